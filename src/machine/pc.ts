@@ -153,9 +153,9 @@ export class PcMachine {
     const entry = loadLinux(this.mem, {
       kernel: this.config.kernel,
       initrds: this.config.initrd,
-      cmdline: this.config.cmdline,
+      cmdline: machineCmdline(this.config.cmdline),
       framebuffer: fb
-        ? { base: fb.base, width: fb.width, height: fb.height, stride: fb.stride, size: fb.size }
+        ? { base: fb.base, width: fb.width, height: fb.height, stride: fb.stride }
         : null,
     });
     const cpu = this.cpu;
@@ -272,7 +272,9 @@ export class PcMachine {
           }
         }
         const budget = Math.max(1, Math.ceil(next / this.clock.nsPerInstruction));
-        cpu.run(budget);
+        const t0 = this.hostNowMs();
+        const ran = cpu.run(budget);
+        this.clock.noteSpeed(ran, (this.hostNowMs() - t0) * 1e6);
         if (this.resetRequested) {
           const cause = this.resetRequested;
           this.resetRequested = null;
@@ -358,6 +360,19 @@ export class PcMachine {
   private log(message: string): void {
     this.onLog?.(message);
   }
+}
+
+/**
+ * The machine knows its TSC rate exactly, so it tells the kernel (as firmware would through
+ * CPUID leaf 0x15 on newer parts) instead of letting it calibrate against the PIT, which is
+ * fragile when emulated time is resynchronised with the host between slices. `tsc=reliable`
+ * keeps the clocksource watchdog from comparing it with the jiffies-based PIT clock.
+ */
+export function machineCmdline(cmdline: string): string {
+  let extra = '';
+  if (!/\btsc_early_khz=/.test(cmdline)) extra += ` tsc_early_khz=${TSC_HZ / 1000}`;
+  if (!/\btsc=/.test(cmdline)) extra += ' tsc=reliable';
+  return (cmdline + extra).trim();
 }
 
 function hex(v: number): string {
