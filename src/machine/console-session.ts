@@ -40,7 +40,7 @@ export class ConsoleSession {
   /** Serialises exec() calls. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly send: (text: string) => void) {}
+  constructor(readonly send: (text: string) => void) {}
 
   /** Absolute position of the end of the output so far. */
   get position(): number {

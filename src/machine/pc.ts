@@ -31,6 +31,8 @@ export const IRQ_RTC = 8;
 export const IRQ_MOUSE = 12;
 export const IRQ_FPU = 13;
 export const FRAMEBUFFER_BASE = 0xfd000000;
+/** VRAM from FRAMEBUFFER_BASE up to 4 GiB. */
+export const MAX_FRAMEBUFFER_BYTES = 0x1_0000_0000 - FRAMEBUFFER_BASE;
 /** Emulated TSC rate: one tick per emulated nanosecond (1 GHz). */
 export const TSC_HZ = 1_000_000_000;
 /** Longest stretch the CPU runs without checking device deadlines (emulated ns). */
@@ -56,6 +58,9 @@ export function validateConfig(config: MachineConfig): void {
       if (!Number.isInteger(v) || v < 64 || v > max) {
         throw new MachineConfigError(`framebuffer ${name} must be a whole number between 64 and ${max} (got ${v})`);
       }
+    }
+    if (fb.width * fb.height * 4 > MAX_FRAMEBUFFER_BYTES) {
+      throw new MachineConfigError(`framebuffer ${fb.width}x${fb.height} is too large (at most 48 MiB, e.g. 4096x3072)`);
     }
   }
 }

@@ -101,7 +101,8 @@ export class PhysMemory {
 
   /** Start tracking writes to the pages of [base, base+size). */
   trackWrites(base: number, size: number): void {
-    for (let p = base >>> PAGE_SHIFT; p < (base + size + PAGE_SIZE - 1) >>> PAGE_SHIFT; p++) {
+    const end = Math.floor((base + size + PAGE_SIZE - 1) / PAGE_SIZE);
+    for (let p = Math.floor(base / PAGE_SIZE); p < end; p++) {
       this.writeTracked[p] = 1;
       this.dirty[p] = 1;
     }
