@@ -14,6 +14,7 @@ import {
   FLAG_CF, FLAG_DF, FLAG_FIXED1, FLAG_ID, FLAG_IF, FLAG_IOPL, FLAG_NT, FLAG_OF, FLAG_PF, FLAG_RF, FLAG_SF, FLAG_TF,
   FLAG_VM, FLAG_ZF, FLAGS_ARITH, FS, GS, SS,
 } from './registers';
+import { BlockCache, tableSlot } from './jit';
 import { executeTwoByte } from './ops-0f';
 import * as str from './string-ops';
 
@@ -107,6 +108,12 @@ export class Cpu extends Mmu implements FpuHost {
   /** Fault being delivered (for double-fault rules), or -1. */
   private delivering = -1;
   onTripleFault: ((eip: number) => void) | null = null;
+  /** Compiled blocks of hot code (see jit.ts). */
+  readonly blocks: BlockCache;
+  /** Interpreter executions of an instruction before its block is compiled; Infinity disables the compiler. */
+  jitThreshold = 2000;
+  /** Set by control transfers: the next instruction starts a block (only those are counted as hot). */
+  branched = false;
   /** Debug hook: every exception raised by an instruction (vector, error code or -1, EIP). */
   onException: ((vector: number, code: number, eip: number) => void) | null = null;
   /** Encodings we do not implement, reported once each. */
@@ -116,6 +123,8 @@ export class Cpu extends Mmu implements FpuHost {
     super(mem);
     this.io = io;
     this.fpu = new Fpu(this);
+    this.blocks = new BlockCache(this);
+    mem.onCodeWrite = (page) => this.blocks.invalidatePage(page);
     this.reset();
   }
 
@@ -157,6 +166,7 @@ export class Cpu extends Mmu implements FpuHost {
     this.irqShadowAt = -1;
     this.delivering = -1;
     this.fpu.reset();
+    this.blocks?.clear();
     this.flushTlb();
   }
 
@@ -389,6 +399,15 @@ export class Cpu extends Mmu implements FpuHost {
   rmwE32(modrm: number): number {
     if (modrm >= 0xc0) return this.reg32[modrm & 7];
     const lin = this.decodeEa(modrm);
+    if (!this.tlbW[lin >>> 12] || (lin & 0xfff) > 0xffc) this.checkWrite(lin, 4);
+    return this.read32(lin);
+  }
+  /** Read a memory operand at `lin` for read-modify-write (write faults first). */
+  rmw8(lin: number): number {
+    if (!this.tlbW[lin >>> 12]) this.checkWrite(lin, 1);
+    return this.read8(lin);
+  }
+  rmw32(lin: number): number {
     if (!this.tlbW[lin >>> 12] || (lin & 0xfff) > 0xffc) this.checkWrite(lin, 4);
     return this.read32(lin);
   }
@@ -665,6 +684,7 @@ export class Cpu extends Mmu implements FpuHost {
   // --- Control transfer helpers ---
 
   jumpRel(offset: number): void {
+    this.branched = true;
     this.eip = this.o32 ? (this.eip + offset) | 0 : (this.eip + offset) & 0xffff;
   }
 
@@ -698,6 +718,7 @@ export class Cpu extends Mmu implements FpuHost {
     const start = this.icount;
     const end = start + budget;
     this.stopRequested = false;
+    this.branched = true;
     while (this.icount < end && !this.halted && !this.stopRequested) {
       try {
         this.runInner(end);
@@ -711,11 +732,40 @@ export class Cpu extends Mmu implements FpuHost {
   }
 
   private runInner(end: number): void {
+    const cache = this.blocks;
+    const r32 = this.reg32, r8 = this.reg8, r16 = this.reg16, sb = this.segBase;
+    const threshold = this.jitThreshold;
+    const jit = threshold !== Infinity;
     while (this.icount < end) {
       if (this.intrPending && this.flagsReg & FLAG_IF && this.icount !== this.irqShadowAt) {
         this.acceptExternalInterrupt();
       }
       this.instrStart = this.eip;
+      // Blocks are looked up only where one can start: at branch targets (and right after a
+      // block, where the interpreter took over for one instruction).
+      if (jit && this.branched && this.cs32) {
+        this.branched = false;
+        const lin = (this.csBase + this.eip) | 0;
+        if (lin >>> 12 !== this.fetchVpn) this.fetchPage(lin);
+        const phys = this.fetchBacking + (lin & 0xfff);
+        const slot = tableSlot(phys);
+        if (cache.tag[slot] === phys + 1 && cache.eip[slot] === this.eip) {
+          const fn = cache.fn[slot];
+          if (BlockCache.isCompilable(fn)) {
+            fn(this, r32, r8, r16, sb);
+            this.branched = true;
+            continue;
+          }
+        } else if (++cache.heat[slot] >= threshold && phys < this.mem.ramBytes) {
+          cache.heat[slot] = 0;
+          const fn = cache.compile(phys);
+          if (fn) {
+            fn(this, r32, r8, r16, sb);
+            this.branched = true;
+            continue;
+          }
+        }
+      }
       this.execute();
       this.icount++;
       if (this.halted || this.stopRequested) return;
@@ -1280,12 +1330,14 @@ export class Cpu extends Mmu implements FpuHost {
         const ip = this.o32 ? this.peek32() : this.peek16();
         this.adjustEsp((this.o32 ? 4 : 2) + n);
         this.eip = ip;
+        this.branched = true;
         return;
       }
       case 0xc3: {
         const ip = this.o32 ? this.peek32() : this.peek16();
         this.adjustEsp(this.o32 ? 4 : 2);
         this.eip = ip;
+        this.branched = true;
         return;
       }
       case 0xc4: case 0xc5: { // LES/LDS
@@ -1607,6 +1659,7 @@ export class Cpu extends Mmu implements FpuHost {
         const target = this.o32 ? this.readE32(modrm) : this.readE16(modrm);
         this.pushV(this.eip);
         this.eip = target;
+        this.branched = true;
         return;
       }
       case 3: case 5: { // CALL/JMP far indirect m16:16/32
@@ -1620,6 +1673,7 @@ export class Cpu extends Mmu implements FpuHost {
       }
       case 4:
         this.eip = this.o32 ? this.readE32(modrm) : this.readE16(modrm);
+        this.branched = true;
         return;
       case 6:
         if (this.o32) this.push32(this.readE32(modrm));

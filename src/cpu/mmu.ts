@@ -19,7 +19,7 @@ import {
  * CR3 reload on every context switch stays cheap.
  */
 const TLB_SIZE = 1 << 20;
-const TLB_FILLED_MAX = 1 << 14;
+const TLB_FILLED_MAX = 1 << 16;
 
 export class Mmu extends LazyFlags {
   readonly mem: PhysMemory;
@@ -119,6 +119,23 @@ export class Mmu extends LazyFlags {
     this.fetchVpn = -1;
   }
 
+  /** Drop every cached write mapping that points at physical (backing) page `page`. */
+  dropWriteMappingsTo(page: number): void {
+    const n = this.tlbFilledCount;
+    if (n >= TLB_FILLED_MAX) {
+      this.flushTlb();
+      return;
+    }
+    const list = this.tlbFilled;
+    for (let i = 0; i < n; i++) {
+      const v = list[i];
+      const s = this.tlbSupW[v];
+      if (s && (s ^ 1) >>> 12 === page) this.tlbSupW[v] = 0;
+      const u = this.tlbUserW[v];
+      if (u && (u ^ 1) >>> 12 === page) this.tlbUserW[v] = 0;
+    }
+  }
+
   invalidatePage(lin: number): void {
     const v = lin >>> 12;
     this.tlbSupR[v] = 0;
@@ -194,7 +211,7 @@ export class Mmu extends LazyFlags {
     this.noteFilled(vpn);
     this.tlbSupR[vpn] = e;
     if (allowUser) this.tlbUserR[vpn] = e;
-    if (dirty) {
+    if (dirty && !this.mem.codePages[ppn]) {
       if (supWrite || userWrite) this.mem.noteWriteMapping(ppn);
       if (supWrite) this.tlbSupW[vpn] = e;
       if (allowUser && userWrite) this.tlbUserW[vpn] = e;

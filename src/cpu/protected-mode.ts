@@ -157,6 +157,7 @@ function checkCodeTarget(cpu: Cpu, sel: number): void {
 }
 
 export function farJump(cpu: Cpu, sel: number, off: number): void {
+  cpu.branched = true;
   if (!(cpu.cr0 & CR0_PE) || cpu.flagsReg & FLAG_VM) {
     setRealSegment(cpu, CS, sel);
     cpu.eip = cpu.o32 ? off : off & 0xffff;
@@ -169,6 +170,7 @@ export function farJump(cpu: Cpu, sel: number, off: number): void {
 }
 
 export function farCall(cpu: Cpu, sel: number, off: number): void {
+  cpu.branched = true;
   const oldCs = cpu.segSel[CS];
   const oldEip = cpu.eip;
   if (!(cpu.cr0 & CR0_PE) || cpu.flagsReg & FLAG_VM) {
@@ -220,6 +222,7 @@ function checkStackSegment(cpu: Cpu, ss: number, rpl: number, vector: number): v
 
 /** RETF [imm16] (SDM Vol. 2, RET). */
 export function farReturn(cpu: Cpu, bytes: number): void {
+  cpu.branched = true;
   const o32 = cpu.o32;
   const w = o32 ? 4 : 2;
   const eip = o32 ? cpu.peek32(0) : cpu.peek16(0);
@@ -259,6 +262,7 @@ export function farReturn(cpu: Cpu, bytes: number): void {
 
 /** IRET/IRETD (SDM Vol. 2, IRET; protected-mode return to same or outer privilege). */
 export function iret(cpu: Cpu): void {
+  cpu.branched = true;
   const o32 = cpu.o32;
   const w = o32 ? 4 : 2;
   const eip = o32 ? cpu.peek32(0) : cpu.peek16(0);
@@ -394,6 +398,7 @@ export function deliverInterrupt(cpu: Cpu, vector: number, software: boolean, er
     setSegmentCache(cpu, CS, (sel & 0xfffc) | cpu.cpl, clo, chi);
   }
   cpu.eip = offset;
+  cpu.branched = true;
   cpu.materializeFlags();
   cpu.flagsReg &= ~(FLAG_TF | FLAG_NT | FLAG_RF | FLAG_VM);
   if ((type & 1) === 0) cpu.flagsReg &= ~FLAG_IF;

@@ -49,6 +49,13 @@ export class PhysMemory {
   readonly writeTracked: Uint8Array;
   /** 1 where a tracked physical page was (possibly) written since the last `takeDirtyPages`. */
   readonly dirty: Uint8Array;
+  /**
+   * 1 where the CPU holds compiled code for the physical page. The CPU never caches a write
+   * mapping for such a page, so every write to it arrives here and is reported through
+   * `onCodeWrite` (the CPU then drops the page's compiled blocks).
+   */
+  readonly codePages: Uint8Array;
+  onCodeWrite: ((page: number) => void) | null = null;
   /** Set by the CPU: drop cached write mappings (called after dirty marks are cleared). */
   onWriteMappingsReset: (() => void) | null = null;
   /** Set by the CPU: drop all cached mappings (called when the physical map changes). */
@@ -70,6 +77,7 @@ export class PhysMemory {
     this.pageBacking = new Int32Array(PAGE_COUNT).fill(PAGE_UNMAPPED);
     this.writeTracked = new Uint8Array(PAGE_COUNT);
     this.dirty = new Uint8Array(PAGE_COUNT);
+    this.codePages = new Uint8Array(PAGE_COUNT);
     for (let p = 0; p < ramBytes >>> PAGE_SHIFT; p++) this.pageBacking[p] = p << PAGE_SHIFT;
     this.nextExtra = ramBytes;
   }
@@ -178,6 +186,7 @@ export class PhysMemory {
     const page = addr >>> PAGE_SHIFT;
     const b = this.pageBacking[page];
     if (b >= 0) {
+      if (this.codePages[page]) this.onCodeWrite?.(page);
       this.u8[b + (addr & 0xfff)] = value;
       if (this.writeTracked[page]) this.dirty[page] = 1;
     } else if (b === PAGE_MMIO) this.mmio.get(page)!.write8(addr, value & 0xff);
@@ -189,6 +198,7 @@ export class PhysMemory {
     const b = this.pageBacking[page];
     const off = addr & 0xfff;
     if (b >= 0 && off <= 0xffe) {
+      if (this.codePages[page]) this.onCodeWrite?.(page);
       const i = b + off;
       this.u8[i] = value;
       this.u8[i + 1] = value >>> 8;
@@ -212,6 +222,7 @@ export class PhysMemory {
     const b = this.pageBacking[page];
     const off = addr & 0xfff;
     if (b >= 0 && off <= 0xffc) {
+      if (this.codePages[page]) this.onCodeWrite?.(page);
       const i = b + off;
       if ((i & 3) === 0) this.i32[i >>> 2] = value;
       else {
@@ -238,6 +249,9 @@ export class PhysMemory {
   writeBytes(addr: number, bytes: Uint8Array): void {
     addr >>>= 0;
     const end = addr + bytes.length;
+    for (let p = addr >>> PAGE_SHIFT; p <= (end - 1) >>> PAGE_SHIFT && p < PAGE_COUNT; p++) {
+      if (this.codePages[p]) this.onCodeWrite?.(p);
+    }
     if (end <= this.ramBytes) {
       this.u8.set(bytes, addr);
       return;

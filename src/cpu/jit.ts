@@ -1,0 +1,752 @@
+/**
+ * The block compiler: hot straight-line runs of 32-bit code are translated into JavaScript
+ * functions (`new Function`), which V8 then compiles to machine code. A block starts at a guest
+ * instruction that the interpreter has executed often, covers the common integer instructions
+ * (MOV, LEA, ALU, INC/DEC, TEST, shifts, PUSH/POP, MOVZX/MOVSX, SETcc, CMOVcc, IMUL) and ends with
+ * a control transfer (Jcc, JMP, CALL, RET) or just before the first instruction it does not
+ * cover, which the interpreter then executes. Blocks never cross a page.
+ *
+ * Blocks are keyed by the *physical* address of their first byte (plus the EIP they were
+ * compiled for), so a changed page mapping needs no flush. A page holding compiled code is never
+ * given a fast write mapping in the TLB: any write to it reaches `PhysMemory`, which reports it,
+ * and the page's blocks are dropped (self-modifying code, a freed page reused for new code).
+ *
+ * Faults inside a block: before each instruction that can fault, the block records its EIP in
+ * `cpu.instrStart`; the fault unwinds out of the block and is delivered exactly as from the
+ * interpreter. Every instruction performs its memory accesses before it changes registers.
+ *
+ * Flags: a conditional jump that follows its CMP/SUB/TEST/AND/... in the same block tests the
+ * operands directly (e.g. `(a >>> 0) < (b >>> 0)` for JB) while the lazy-flag state is still
+ * recorded for any later reader.
+ */
+import type { Cpu } from './cpu';
+
+/** Direct-mapped table of compiled blocks. */
+const TABLE_BITS = 16;
+const TABLE_SIZE = 1 << TABLE_BITS;
+const TABLE_MASK = TABLE_SIZE - 1;
+/** Longest block, in guest instructions. */
+const MAX_BLOCK_INSTRUCTIONS = 48;
+/** Pages whose code was invalidated this often are left to the interpreter. */
+const MAX_PAGE_INVALIDATIONS = 16;
+
+export type BlockFn = (cpu: Cpu, r: Int32Array, r8: Uint8Array, r16: Uint16Array, sb: Int32Array) => void;
+
+export function tableSlot(phys: number): number {
+  return (phys ^ (phys >>> TABLE_BITS)) & TABLE_MASK;
+}
+
+/** A block that could not be compiled (first instruction unsupported) is remembered with this. */
+const NOT_COMPILABLE: BlockFn = () => {};
+
+export class BlockCache {
+  /** physical address + 1 of the block in each slot (0 = empty). */
+  readonly tag = new Int32Array(TABLE_SIZE);
+  readonly eip = new Int32Array(TABLE_SIZE);
+  readonly fn: BlockFn[] = new Array<BlockFn>(TABLE_SIZE).fill(NOT_COMPILABLE);
+  /** Interpreter executions of an instruction that hashes to this slot. */
+  readonly heat = new Uint16Array(TABLE_SIZE);
+  private readonly pageSlots = new Map<number, number[]>();
+  private readonly pageInvalidations = new Map<number, number>();
+  compiled = 0;
+  invalidated = 0;
+
+  constructor(private readonly cpu: Cpu) {}
+
+  static isCompilable(fn: BlockFn): boolean {
+    return fn !== NOT_COMPILABLE;
+  }
+
+  /** Compile the block starting at the current EIP (physical address `phys`); returns it or null. */
+  compile(phys: number): BlockFn | null {
+    const cpu = this.cpu;
+    const page = phys >>> 12;
+    const slot = tableSlot(phys);
+    if ((this.pageInvalidations.get(page) ?? 0) > MAX_PAGE_INVALIDATIONS) {
+      this.install(slot, phys, NOT_COMPILABLE, page);
+      return null;
+    }
+    const fn = compileBlock(cpu, phys, cpu.eip);
+    this.install(slot, phys, fn ?? NOT_COMPILABLE, page);
+    if (fn) this.compiled++;
+    return fn;
+  }
+
+  private install(slot: number, phys: number, fn: BlockFn, page: number): void {
+    this.tag[slot] = phys + 1;
+    this.eip[slot] = this.cpu.eip;
+    this.fn[slot] = fn;
+    let list = this.pageSlots.get(page);
+    if (!list) {
+      list = [];
+      this.pageSlots.set(page, list);
+      if (!this.cpu.mem.codePages[page]) {
+        this.cpu.mem.codePages[page] = 1;
+        this.cpu.dropWriteMappingsTo(page);
+      }
+    }
+    list.push(slot);
+  }
+
+  /** A write reached a page holding compiled code. */
+  invalidatePage(page: number): void {
+    const list = this.pageSlots.get(page);
+    this.cpu.mem.codePages[page] = 0;
+    if (!list) return;
+    this.pageSlots.delete(page);
+    for (const slot of list) {
+      if (((this.tag[slot] - 1) >>> 12) === page) {
+        this.tag[slot] = 0;
+        this.fn[slot] = NOT_COMPILABLE;
+        this.heat[slot] = 0;
+      }
+    }
+    this.invalidated++;
+    this.pageInvalidations.set(page, (this.pageInvalidations.get(page) ?? 0) + 1);
+  }
+
+  clear(): void {
+    for (const page of this.pageSlots.keys()) this.cpu.mem.codePages[page] = 0;
+    this.pageSlots.clear();
+    this.pageInvalidations.clear();
+    this.tag.fill(0);
+    this.heat.fill(0);
+    this.fn.fill(NOT_COMPILABLE);
+  }
+}
+
+// --- Code generation ---
+
+const SIGN = 31;
+
+interface FlagSource {
+  kind: 'sub' | 'add' | 'logic';
+  a: string;
+  b: string;
+  r: string;
+}
+
+class Emitter {
+  lines: string[] = [];
+  private tmp = 0;
+  /** The last flag-setting operation in this block (for fused compare-and-branch). */
+  flags: FlagSource | null = null;
+  t(): string {
+    return `t${this.tmp++}`;
+  }
+  emit(s: string): void {
+    this.lines.push(s);
+  }
+}
+
+/** Decoder over the bytes of one page of guest code. */
+class CodeReader {
+  pos: number;
+  constructor(readonly u8: Uint8Array, start: number, readonly end: number) {
+    this.pos = start;
+  }
+  get ok(): boolean {
+    return this.pos <= this.end;
+  }
+  u8n(): number {
+    return this.u8[this.pos++];
+  }
+  s8(): number {
+    return (this.u8[this.pos++] << 24) >> 24;
+  }
+  u32(): number {
+    const u = this.u8, p = this.pos;
+    this.pos += 4;
+    return u[p] | (u[p + 1] << 8) | (u[p + 2] << 16) | (u[p + 3] << 24);
+  }
+}
+
+const REG8_INDEX = [0, 4, 8, 12, 1, 5, 9, 13];
+
+/** Effective address expression for a ModRM memory operand (32-bit addressing). */
+function eaExpr(rd: CodeReader, modrm: number, seg: number): string {
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  let s = 3; // DS
+  const parts: string[] = [];
+  let disp = 0;
+  if (rm === 4) {
+    const sib = rd.u8n();
+    const base = sib & 7;
+    const index = (sib >> 3) & 7;
+    const scale = sib >> 6;
+    if (index !== 4) parts.push(scale ? `(r[${index}] << ${scale})` : `r[${index}]`);
+    if (base === 5 && mod === 0) disp = rd.u32();
+    else {
+      parts.push(`r[${base}]`);
+      if (base === 4 || base === 5) s = 2;
+    }
+  } else if (rm === 5 && mod === 0) {
+    disp = rd.u32();
+  } else {
+    parts.push(`r[${rm}]`);
+    if (rm === 5) s = 2;
+  }
+  if (mod === 1) disp = rd.s8();
+  else if (mod === 2) disp = rd.u32();
+  if (seg >= 0) s = seg;
+  if (disp) parts.push(String(disp | 0));
+  if (parts.length === 0) parts.push('0');
+  return `((sb[${s}] + ${parts.join(' + ')}) | 0)`;
+}
+
+/** Condition expression for Jcc/SETcc/CMOVcc, fused with the block's last flag source when possible. */
+function conditionExpr(e: Emitter, cc: number): string {
+  const f = e.flags;
+  const neg = (x: string) => ((cc & 1) ? `!(${x})` : `(${x})`);
+  if (f) {
+    const base = cc & ~1;
+    if (f.kind === 'sub') {
+      switch (base) {
+        case 2: return neg(`(${f.a} >>> 0) < (${f.b} >>> 0)`);
+        case 4: return neg(`${f.r} === 0`);
+        case 6: return neg(`(${f.a} >>> 0) <= (${f.b} >>> 0)`);
+        case 8: return neg(`${f.r} < 0`);
+        case 12: return neg(`${f.a} < ${f.b}`);
+        case 14: return neg(`${f.a} <= ${f.b}`);
+      }
+    } else if (f.kind === 'logic') {
+      switch (base) {
+        case 0: return cc & 1 ? 'true' : 'false';
+        case 2: return cc & 1 ? 'true' : 'false';
+        case 4: return neg(`${f.r} === 0`);
+        case 6: return neg(`${f.r} === 0`);
+        case 8: return neg(`${f.r} < 0`);
+        case 12: return neg(`${f.r} < 0`);
+        case 14: return neg(`${f.r} <= 0`);
+      }
+    } else {
+      switch (base) {
+        case 4: return neg(`${f.r} === 0`);
+        case 8: return neg(`${f.r} < 0`);
+      }
+    }
+  }
+  return `cpu.testCondition(${cc})`;
+}
+
+/** 32-bit ALU operation `op` on expressions a, b; returns the result variable name. */
+function emitAlu32(e: Emitter, op: number, a: string, b: string): string {
+  const va = e.t(), vb = e.t(), r = e.t();
+  e.emit(`const ${va} = ${a}, ${vb} = ${b};`);
+  switch (op) {
+    case 0:
+      e.emit(`const ${r} = (${va} + ${vb}) | 0; cpu.setFlagsAdd(${va}, ${vb}, ${r}, ${SIGN});`);
+      e.flags = { kind: 'add', a: va, b: vb, r };
+      return r;
+    case 1: case 4: case 6: {
+      const o = op === 1 ? '|' : op === 4 ? '&' : '^';
+      e.emit(`const ${r} = ${va} ${o} ${vb}; cpu.setFlagsLogic(${r}, ${SIGN});`);
+      e.flags = { kind: 'logic', a: va, b: vb, r };
+      return r;
+    }
+    case 5: case 7:
+      e.emit(`const ${r} = (${va} - ${vb}) | 0; cpu.setFlagsSub(${va}, ${vb}, ${r}, ${SIGN});`);
+      e.flags = { kind: 'sub', a: va, b: vb, r };
+      return r;
+    default:
+      e.emit(`const ${r} = cpu.alu(${op}, ${va}, ${vb}, ${SIGN});`);
+      e.flags = null;
+      return r;
+  }
+}
+
+/**
+ * Compile one instruction at rd.pos. Returns 'continue', 'end' (a control transfer was emitted:
+ * the block is complete) or 'stop' (not compilable: end the block before it).
+ */
+function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: () => number): 'continue' | 'end' | 'stop' {
+  let seg = -1;
+  let op = rd.u8n();
+  // Segment overrides FS/GS (thread-local storage, per-CPU data) and DS/ES/SS/CS.
+  for (;;) {
+    if (op === 0x64) seg = 4;
+    else if (op === 0x65) seg = 5;
+    else if (op === 0x26) seg = 0;
+    else if (op === 0x2e) seg = 1;
+    else if (op === 0x36) seg = 2;
+    else if (op === 0x3e) seg = 3;
+    else break;
+    op = rd.u8n();
+  }
+  const fault = () => e.emit(`cpu.instrStart = ${eip | 0};`);
+  switch (op) {
+    // ALU Ev,Gv / Gv,Ev / eAX,Iz (32-bit) and Eb,Gb / Gb,Eb / AL,Ib (8-bit)
+    case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38:
+    case 0x02: case 0x0a: case 0x12: case 0x1a: case 0x22: case 0x2a: case 0x32: case 0x3a: {
+      const alu = op >> 3;
+      const modrm = rd.u8n();
+      const g = `r8[${REG8_INDEX[(modrm >> 3) & 7]}]`;
+      const toReg = (op & 2) !== 0;
+      const r = e.t();
+      if (modrm >= 0xc0) {
+        const m = `r8[${REG8_INDEX[modrm & 7]}]`;
+        e.emit(`const ${r} = cpu.alu(${alu}, ${toReg ? g : m}, ${toReg ? m : g}, 7);`);
+        if (alu !== 7) e.emit(`${toReg ? g : m} = ${r};`);
+      } else {
+        const ea = e.t();
+        e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+        fault();
+        if (toReg) {
+          e.emit(`const ${r} = cpu.alu(${alu}, ${g}, cpu.read8(${ea}), 7);`);
+          if (alu !== 7) e.emit(`${g} = ${r};`);
+        } else if (alu === 7) e.emit(`cpu.alu(7, cpu.read8(${ea}), ${g}, 7);`);
+        else e.emit(`cpu.write8(${ea}, cpu.alu(${alu}, cpu.rmw8(${ea}), ${g}, 7));`);
+      }
+      e.flags = null;
+      return 'continue';
+    }
+    case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39:
+    case 0x03: case 0x0b: case 0x13: case 0x1b: case 0x23: case 0x2b: case 0x33: case 0x3b: {
+      const alu = op >> 3;
+      const modrm = rd.u8n();
+      const g = `r[${(modrm >> 3) & 7}]`;
+      const toReg = (op & 2) !== 0;
+      if (modrm >= 0xc0) {
+        const m = `r[${modrm & 7}]`;
+        if (alu === 6 && !toReg && (modrm & 7) === ((modrm >> 3) & 7)) {
+          // xor r, r: the zeroing idiom
+          e.emit(`${m} = 0; cpu.setFlagsLogic(0, ${SIGN});`);
+          e.flags = { kind: 'logic', a: '0', b: '0', r: '0' };
+          return 'continue';
+        }
+        const res = emitAlu32(e, alu, toReg ? g : m, toReg ? m : g);
+        if (alu !== 7) e.emit(`${toReg ? g : m} = ${res};`);
+        return 'continue';
+      }
+      const ea = e.t();
+      e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+      fault();
+      if (toReg) {
+        const res = emitAlu32(e, alu, g, `cpu.read32(${ea})`);
+        if (alu !== 7) e.emit(`${g} = ${res};`);
+      } else if (alu === 7) {
+        emitAlu32(e, 7, `cpu.read32(${ea})`, g);
+      } else {
+        const res = emitAlu32(e, alu, `cpu.rmw32(${ea})`, g);
+        e.emit(`cpu.write32(${ea}, ${res});`);
+      }
+      return 'continue';
+    }
+    case 0x04: case 0x0c: case 0x14: case 0x1c: case 0x24: case 0x2c: case 0x34: case 0x3c: {
+      const imm = rd.u8n();
+      const r = e.t();
+      e.emit(`const ${r} = cpu.alu(${op >> 3}, r8[0], ${imm}, 7);`);
+      if (op >> 3 !== 7) e.emit(`r8[0] = ${r};`);
+      e.flags = null;
+      return 'continue';
+    }
+    case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d: {
+      const imm = rd.u32();
+      const res = emitAlu32(e, op >> 3, 'r[0]', String(imm));
+      if (op >> 3 !== 7) e.emit(`r[0] = ${res};`);
+      return 'continue';
+    }
+    case 0x40: case 0x41: case 0x42: case 0x43: case 0x44: case 0x45: case 0x46: case 0x47:
+    case 0x48: case 0x49: case 0x4a: case 0x4b: case 0x4c: case 0x4d: case 0x4e: case 0x4f: {
+      const reg = op & 7;
+      const dec = op >= 0x48;
+      const a = e.t(), r = e.t();
+      e.emit(`const ${a} = r[${reg}], ${r} = (${a} ${dec ? '-' : '+'} 1) | 0; r[${reg}] = ${r}; cpu.setFlagsIncDec(${a}, ${r}, ${SIGN}, ${dec});`);
+      e.flags = { kind: 'add', a, b: '1', r };
+      return 'continue';
+    }
+    case 0x50: case 0x51: case 0x52: case 0x53: case 0x54: case 0x55: case 0x56: case 0x57:
+      fault();
+      e.emit(`cpu.push32(r[${op & 7}]);`);
+      return 'continue';
+    case 0x58: case 0x59: case 0x5a: case 0x5b: case 0x5c: case 0x5d: case 0x5e: case 0x5f: {
+      fault();
+      const v = e.t();
+      e.emit(`const ${v} = cpu.pop32(); r[${op & 7}] = ${v};`);
+      return 'continue';
+    }
+    case 0x68:
+      fault();
+      e.emit(`cpu.push32(${rd.u32()});`);
+      return 'continue';
+    case 0x6a:
+      fault();
+      e.emit(`cpu.push32(${rd.s8()});`);
+      return 'continue';
+    case 0x69: case 0x6b: { // IMUL Gv, Ev, Iz/Ib
+      const modrm = rd.u8n();
+      const src = modrmRead32(e, rd, modrm, seg, fault);
+      const imm = op === 0x6b ? rd.s8() : rd.u32();
+      const lo = e.t();
+      e.emit(`const ${lo} = cpu.mul32(${src}, ${imm}, true); r[${(modrm >> 3) & 7}] = ${lo};`);
+      e.emit(`{ const o = cpu.mulHigh !== (${lo} >> 31) ? 1 : 0; cpu.setFlagsResultWith(${lo}, 31, o, o); }`);
+      e.flags = null;
+      return 'continue';
+    }
+    case 0x70: case 0x71: case 0x72: case 0x73: case 0x74: case 0x75: case 0x76: case 0x77:
+    case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
+      const d = rd.s8();
+      const next = nextEip();
+      e.emit(`cpu.eip = ${conditionExpr(e, op & 15)} ? ${(next + d) | 0} : ${next | 0};`);
+      return 'end';
+    }
+    case 0x80: case 0x81: case 0x83: {
+      const modrm = rd.u8n();
+      const alu = (modrm >> 3) & 7;
+      if (op === 0x80) {
+        const r = e.t();
+        if (modrm >= 0xc0) {
+          const m = `r8[${REG8_INDEX[modrm & 7]}]`;
+          e.emit(`const ${r} = cpu.alu(${alu}, ${m}, ${rd.u8n()}, 7);`);
+          if (alu !== 7) e.emit(`${m} = ${r};`);
+        } else {
+          const ea = e.t();
+          e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+          fault();
+          const imm = rd.u8n();
+          if (alu === 7) e.emit(`cpu.alu(7, cpu.read8(${ea}), ${imm}, 7);`);
+          else e.emit(`cpu.write8(${ea}, cpu.alu(${alu}, cpu.rmw8(${ea}), ${imm}, 7));`);
+        }
+        e.flags = null;
+        return 'continue';
+      }
+      if (modrm >= 0xc0) {
+        const imm = op === 0x83 ? rd.s8() : rd.u32();
+        const m = `r[${modrm & 7}]`;
+        const res = emitAlu32(e, alu, m, String(imm));
+        if (alu !== 7) e.emit(`${m} = ${res};`);
+        return 'continue';
+      }
+      const ea = e.t();
+      e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+      fault();
+      const imm = op === 0x83 ? rd.s8() : rd.u32();
+      if (alu === 7) emitAlu32(e, 7, `cpu.read32(${ea})`, String(imm));
+      else {
+        const res = emitAlu32(e, alu, `cpu.rmw32(${ea})`, String(imm));
+        e.emit(`cpu.write32(${ea}, ${res});`);
+      }
+      return 'continue';
+    }
+    case 0x84: case 0x85: {
+      const modrm = rd.u8n();
+      if (op === 0x84) {
+        const src = modrm >= 0xc0 ? `r8[${REG8_INDEX[modrm & 7]}]` : (() => {
+          const ea = eaExpr(rd, modrm, seg);
+          fault();
+          return `cpu.read8(${ea})`;
+        })();
+        e.emit(`cpu.setFlagsLogic(${src} & r8[${REG8_INDEX[(modrm >> 3) & 7]}], 7);`);
+        e.flags = null;
+        return 'continue';
+      }
+      const src = modrmRead32(e, rd, modrm, seg, fault);
+      const r = e.t();
+      e.emit(`const ${r} = ${src} & r[${(modrm >> 3) & 7}]; cpu.setFlagsLogic(${r}, ${SIGN});`);
+      e.flags = { kind: 'logic', a: r, b: r, r };
+      return 'continue';
+    }
+    case 0x87: {
+      const modrm = rd.u8n();
+      if (modrm < 0xc0) return 'stop';
+      const t = e.t();
+      e.emit(`const ${t} = r[${modrm & 7}]; r[${modrm & 7}] = r[${(modrm >> 3) & 7}]; r[${(modrm >> 3) & 7}] = ${t};`);
+      return 'continue';
+    }
+    case 0x88: {
+      const modrm = rd.u8n();
+      const g = `r8[${REG8_INDEX[(modrm >> 3) & 7]}]`;
+      if (modrm >= 0xc0) e.emit(`r8[${REG8_INDEX[modrm & 7]}] = ${g};`);
+      else {
+        const ea = eaExpr(rd, modrm, seg);
+        fault();
+        e.emit(`cpu.write8(${ea}, ${g});`);
+      }
+      return 'continue';
+    }
+    case 0x89: {
+      const modrm = rd.u8n();
+      const g = `r[${(modrm >> 3) & 7}]`;
+      if (modrm >= 0xc0) e.emit(`r[${modrm & 7}] = ${g};`);
+      else {
+        const ea = eaExpr(rd, modrm, seg);
+        fault();
+        e.emit(`cpu.write32(${ea}, ${g});`);
+      }
+      return 'continue';
+    }
+    case 0x8a: {
+      const modrm = rd.u8n();
+      const g = `r8[${REG8_INDEX[(modrm >> 3) & 7]}]`;
+      if (modrm >= 0xc0) e.emit(`${g} = r8[${REG8_INDEX[modrm & 7]}];`);
+      else {
+        const ea = eaExpr(rd, modrm, seg);
+        fault();
+        e.emit(`${g} = cpu.read8(${ea});`);
+      }
+      return 'continue';
+    }
+    case 0x8b: {
+      const modrm = rd.u8n();
+      const src = modrmRead32(e, rd, modrm, seg, fault);
+      e.emit(`r[${(modrm >> 3) & 7}] = ${src};`);
+      return 'continue';
+    }
+    case 0x8d: {
+      const modrm = rd.u8n();
+      if (modrm >= 0xc0) return 'stop';
+      // LEA: the offset only (segment base removed by using a zero base)
+      const ea = eaExpr(rd, modrm, 6);
+      e.emit(`r[${(modrm >> 3) & 7}] = ${ea.replace('sb[6]', '0')};`);
+      return 'continue';
+    }
+    case 0x90:
+      return 'continue';
+    case 0x98:
+      e.emit('r[0] = (r[0] << 16) >> 16;');
+      return 'continue';
+    case 0x99:
+      e.emit('r[2] = r[0] >> 31;');
+      return 'continue';
+    case 0xa8:
+      e.emit(`cpu.setFlagsLogic(r8[0] & ${rd.u8n()}, 7);`);
+      e.flags = null;
+      return 'continue';
+    case 0xa9: {
+      const r = e.t();
+      e.emit(`const ${r} = r[0] & ${rd.u32()}; cpu.setFlagsLogic(${r}, ${SIGN});`);
+      e.flags = { kind: 'logic', a: r, b: r, r };
+      return 'continue';
+    }
+    case 0xb0: case 0xb1: case 0xb2: case 0xb3: case 0xb4: case 0xb5: case 0xb6: case 0xb7:
+      e.emit(`r8[${REG8_INDEX[op & 7]}] = ${rd.u8n()};`);
+      return 'continue';
+    case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+      e.emit(`r[${op & 7}] = ${rd.u32()};`);
+      return 'continue';
+    case 0xc1: case 0xd1: case 0xd3: { // shifts/rotates of r/m32
+      const modrm = rd.u8n();
+      const sop = (modrm >> 3) & 7;
+      if (modrm < 0xc0) return 'stop';
+      const m = `r[${modrm & 7}]`;
+      const count = op === 0xc1 ? String(rd.u8n() & 31) : op === 0xd1 ? '1' : '(r8[4] & 31)';
+      const c = e.t();
+      e.emit(`const ${c} = ${count}; if (${c} !== 0) ${m} = cpu.shift(${sop}, ${m}, ${c}, 32);`);
+      e.flags = null;
+      return 'continue';
+    }
+    case 0xc3:
+      fault();
+      e.emit('cpu.eip = cpu.pop32();');
+      return 'end';
+    case 0xc6: {
+      const modrm = rd.u8n();
+      if (modrm >= 0xc0) {
+        e.emit(`r8[${REG8_INDEX[modrm & 7]}] = ${rd.u8n()};`);
+        return 'continue';
+      }
+      const ea = eaExpr(rd, modrm, seg);
+      fault();
+      e.emit(`cpu.write8(${ea}, ${rd.u8n()});`);
+      return 'continue';
+    }
+    case 0xc7: {
+      const modrm = rd.u8n();
+      if (modrm >= 0xc0) {
+        e.emit(`r[${modrm & 7}] = ${rd.u32()};`);
+        return 'continue';
+      }
+      const ea = eaExpr(rd, modrm, seg);
+      fault();
+      e.emit(`cpu.write32(${ea}, ${rd.u32()});`);
+      return 'continue';
+    }
+    case 0xe8: {
+      const d = rd.u32();
+      const next = nextEip();
+      fault();
+      e.emit(`cpu.push32(${next | 0}); cpu.eip = ${(next + d) | 0};`);
+      return 'end';
+    }
+    case 0xe9: {
+      const d = rd.u32();
+      e.emit(`cpu.eip = ${(nextEip() + d) | 0};`);
+      return 'end';
+    }
+    case 0xeb: {
+      const d = rd.s8();
+      e.emit(`cpu.eip = ${(nextEip() + d) | 0};`);
+      return 'end';
+    }
+    case 0xf7: {
+      const modrm = rd.u8n();
+      const sub = (modrm >> 3) & 7;
+      if (sub === 0) {
+        const src = modrmRead32(e, rd, modrm, seg, fault);
+        const r = e.t();
+        e.emit(`const ${r} = ${src} & ${rd.u32()}; cpu.setFlagsLogic(${r}, ${SIGN});`);
+        e.flags = { kind: 'logic', a: r, b: r, r };
+        return 'continue';
+      }
+      if ((sub === 2 || sub === 3) && modrm >= 0xc0) {
+        const m = `r[${modrm & 7}]`;
+        if (sub === 2) e.emit(`${m} = ~${m};`);
+        else {
+          const a = e.t();
+          e.emit(`const ${a} = ${m}; ${m} = -${a} | 0; cpu.setFlagsSub(0, ${a}, ${m}, ${SIGN});`);
+          e.flags = null;
+        }
+        return 'continue';
+      }
+      return 'stop';
+    }
+    case 0xff: {
+      const modrm = rd.u8n();
+      const sub = (modrm >> 3) & 7;
+      if (sub === 0 || sub === 1) {
+        const dec = sub === 1;
+        const a = e.t(), r = e.t();
+        if (modrm >= 0xc0) {
+          const m = `r[${modrm & 7}]`;
+          e.emit(`const ${a} = ${m}, ${r} = (${a} ${dec ? '-' : '+'} 1) | 0; ${m} = ${r};`);
+        } else {
+          const ea = e.t();
+          e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+          fault();
+          e.emit(`const ${a} = cpu.rmw32(${ea}), ${r} = (${a} ${dec ? '-' : '+'} 1) | 0; cpu.write32(${ea}, ${r});`);
+        }
+        e.emit(`cpu.setFlagsIncDec(${a}, ${r}, ${SIGN}, ${dec});`);
+        e.flags = { kind: 'add', a, b: '1', r };
+        return 'continue';
+      }
+      if (sub === 2 || sub === 4) {
+        const src = modrmRead32(e, rd, modrm, seg, fault);
+        const target = e.t();
+        e.emit(`const ${target} = ${src};`);
+        if (sub === 2) {
+          fault();
+          e.emit(`cpu.push32(${nextEip() | 0});`);
+        }
+        e.emit(`cpu.eip = ${target};`);
+        return 'end';
+      }
+      if (sub === 6) {
+        const src = modrmRead32(e, rd, modrm, seg, fault);
+        const v = e.t();
+        e.emit(`const ${v} = ${src}; cpu.push32(${v});`);
+        return 'continue';
+      }
+      return 'stop';
+    }
+    case 0x0f:
+      return compileTwoByte(e, rd, seg, fault, nextEip);
+    default:
+      return 'stop';
+  }
+}
+
+function modrmRead32(e: Emitter, rd: CodeReader, modrm: number, seg: number, fault: () => void): string {
+  if (modrm >= 0xc0) return `r[${modrm & 7}]`;
+  const ea = eaExpr(rd, modrm, seg);
+  fault();
+  const v = e.t();
+  e.emit(`const ${v} = cpu.read32(${ea});`);
+  return v;
+}
+
+function compileTwoByte(
+  e: Emitter, rd: CodeReader, seg: number, fault: () => void, nextEip: () => number,
+): 'continue' | 'end' | 'stop' {
+  const op = rd.u8n();
+  if (op >= 0x80 && op <= 0x8f) {
+    const d = rd.u32();
+    const next = nextEip();
+    e.emit(`cpu.eip = ${conditionExpr(e, op & 15)} ? ${(next + d) | 0} : ${next | 0};`);
+    return 'end';
+  }
+  if (op >= 0x40 && op <= 0x4f) { // CMOVcc
+    const modrm = rd.u8n();
+    const src = modrmRead32(e, rd, modrm, seg, fault);
+    const v = e.t();
+    e.emit(`const ${v} = ${src}; if (${conditionExpr(e, op & 15)}) r[${(modrm >> 3) & 7}] = ${v};`);
+    return 'continue';
+  }
+  if (op >= 0x90 && op <= 0x9f) { // SETcc
+    const modrm = rd.u8n();
+    const v = `(${conditionExpr(e, op & 15)} ? 1 : 0)`;
+    if (modrm >= 0xc0) e.emit(`r8[${REG8_INDEX[modrm & 7]}] = ${v};`);
+    else {
+      const ea = eaExpr(rd, modrm, seg);
+      fault();
+      e.emit(`cpu.write8(${ea}, ${v});`);
+    }
+    return 'continue';
+  }
+  switch (op) {
+    case 0xb6: case 0xb7: case 0xbe: case 0xbf: { // MOVZX/MOVSX
+      const modrm = rd.u8n();
+      const word = (op & 1) !== 0;
+      let src: string;
+      if (modrm >= 0xc0) src = word ? `r16[${(modrm & 7) << 1}]` : `r8[${REG8_INDEX[modrm & 7]}]`;
+      else {
+        const ea = eaExpr(rd, modrm, seg);
+        fault();
+        src = word ? `cpu.read16(${ea})` : `cpu.read8(${ea})`;
+      }
+      if (op === 0xbe) src = `((${src} << 24) >> 24)`;
+      else if (op === 0xbf) src = `((${src} << 16) >> 16)`;
+      e.emit(`r[${(modrm >> 3) & 7}] = ${src};`);
+      return 'continue';
+    }
+    case 0xaf: { // IMUL Gv, Ev
+      const modrm = rd.u8n();
+      const src = modrmRead32(e, rd, modrm, seg, fault);
+      const lo = e.t();
+      const reg = (modrm >> 3) & 7;
+      e.emit(`const ${lo} = cpu.mul32(r[${reg}], ${src}, true); r[${reg}] = ${lo};`);
+      e.emit(`{ const o = cpu.mulHigh !== (${lo} >> 31) ? 1 : 0; cpu.setFlagsResultWith(${lo}, 31, o, o); }`);
+      e.flags = null;
+      return 'continue';
+    }
+    default:
+      return 'stop';
+  }
+}
+
+/** Translate the block at physical `phys` (EIP `eip`); null when its first instruction is not covered. */
+export function compileBlock(cpu: Cpu, phys: number, eip: number): BlockFn | null {
+  if (!cpu.cs32) return null;
+  const pageEnd = (phys | 0xfff) - 15; // leave room so an instruction never reads past the page
+  const rd = new CodeReader(cpu.u8, phys, pageEnd);
+  const e = new Emitter();
+  let count = 0;
+  let instrEip = eip;
+  let ended = false;
+  const body: string[] = [];
+  while (count < MAX_BLOCK_INSTRUCTIONS && rd.pos <= pageEnd) {
+    const start = rd.pos;
+    const mark = e.lines.length;
+    const flagsBefore = e.flags;
+    const thisEip = instrEip;
+    const result = compileInstruction(e, rd, thisEip, () => (thisEip + (rd.pos - start)) | 0);
+    if (result === 'stop') {
+      e.lines.length = mark;
+      e.flags = flagsBefore;
+      rd.pos = start;
+      break;
+    }
+    count++;
+    instrEip = (instrEip + (rd.pos - start)) | 0;
+    if (result === 'end') {
+      ended = true;
+      break;
+    }
+  }
+  if (count === 0) return null;
+  body.push(`cpu.icount += ${count};`);
+  body.push(...e.lines);
+  if (!ended) body.push(`cpu.eip = ${instrEip};`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('cpu', 'r', 'r8', 'r16', 'sb', body.join('\n')) as BlockFn;
+}
