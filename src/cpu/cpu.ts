@@ -402,6 +402,15 @@ export class Cpu extends Mmu implements FpuHost {
     if (!this.tlbW[lin >>> 12] || (lin & 0xfff) > 0xffc) this.checkWrite(lin, 4);
     return this.read32(lin);
   }
+  /** A string instruction reached from a compiled block (32-bit operand and address size). */
+  stringFromBlock(op: number, seg: number, rep: number): void {
+    this.o32 = true;
+    this.a32 = true;
+    this.segOvr = seg;
+    this.rep = rep;
+    str.stringOp(this, op);
+  }
+
   /** Read a memory operand at `lin` for read-modify-write (write faults first). */
   rmw8(lin: number): number {
     if (!this.tlbW[lin >>> 12]) this.checkWrite(lin, 1);

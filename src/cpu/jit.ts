@@ -262,10 +262,13 @@ function emitAlu32(e: Emitter, op: number, a: string, b: string): string {
  */
 function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: () => number): 'continue' | 'end' | 'stop' {
   let seg = -1;
+  let rep = 0;
   let op = rd.u8n();
-  // Segment overrides FS/GS (thread-local storage, per-CPU data) and DS/ES/SS/CS.
+  // Segment overrides FS/GS (thread-local storage, per-CPU data) and DS/ES/SS/CS; REP.
   for (;;) {
-    if (op === 0x64) seg = 4;
+    if (op === 0xf3) rep = 1;
+    else if (op === 0xf2) rep = 2;
+    else if (op === 0x64) seg = 4;
     else if (op === 0x65) seg = 5;
     else if (op === 0x26) seg = 0;
     else if (op === 0x2e) seg = 1;
@@ -274,6 +277,8 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     else break;
     op = rd.u8n();
   }
+  // REP/REPNE only in front of string instructions.
+  if (rep && !(op >= 0xa4 && op <= 0xaf && op !== 0xa8 && op !== 0xa9)) return 'stop';
   const fault = () => e.emit(`cpu.instrStart = ${eip | 0};`);
   switch (op) {
     // ALU Ev,Gv / Gv,Ev / eAX,Iz (32-bit) and Eb,Gb / Gb,Eb / AL,Ib (8-bit)
@@ -503,6 +508,27 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     }
     case 0x90:
       return 'continue';
+    case 0xa0: case 0xa1: case 0xa2: case 0xa3: { // MOV AL/EAX <-> moffs32
+      const off = rd.u32();
+      const ea = `((sb[${seg >= 0 ? seg : 3}] + ${off}) | 0)`;
+      fault();
+      if (op === 0xa0) e.emit(`r8[0] = cpu.read8(${ea});`);
+      else if (op === 0xa1) e.emit(`r[0] = cpu.read32(${ea});`);
+      else if (op === 0xa2) e.emit(`cpu.write8(${ea}, r8[0]);`);
+      else e.emit(`cpu.write32(${ea}, r[0]);`);
+      return 'continue';
+    }
+    case 0x9c: // PUSHF (protected mode, IOPL/VM checks are for virtual-8086 mode only)
+      fault();
+      e.emit('cpu.push32(cpu.getEflags() & ~0x30000);');
+      return 'continue';
+    case 0xa4: case 0xa5: case 0xaa: case 0xab: case 0xac: case 0xad: {
+      // String instructions run through the interpreter's implementation and end the block
+      // (a long REP may rewind EIP to itself to continue in a later slice).
+      fault();
+      e.emit(`cpu.eip = ${nextEip() | 0}; cpu.stringFromBlock(${op}, ${seg}, ${rep});`);
+      return 'end';
+    }
     case 0x98:
       e.emit('r[0] = (r[0] << 16) >> 16;');
       return 'continue';
@@ -525,14 +551,24 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
       e.emit(`r[${op & 7}] = ${rd.u32()};`);
       return 'continue';
-    case 0xc1: case 0xd1: case 0xd3: { // shifts/rotates of r/m32
+    case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3: { // shifts/rotates
       const modrm = rd.u8n();
       const sop = (modrm >> 3) & 7;
-      if (modrm < 0xc0) return 'stop';
-      const m = `r[${modrm & 7}]`;
-      const count = op === 0xc1 ? String(rd.u8n() & 31) : op === 0xd1 ? '1' : '(r8[4] & 31)';
+      const bits = op & 1 ? 32 : 8;
       const c = e.t();
-      e.emit(`const ${c} = ${count}; if (${c} !== 0) ${m} = cpu.shift(${sop}, ${m}, ${c}, 32);`);
+      if (modrm >= 0xc0) {
+        const m = bits === 32 ? `r[${modrm & 7}]` : `r8[${REG8_INDEX[modrm & 7]}]`;
+        const count = op <= 0xc1 ? String(rd.u8n() & 31) : op <= 0xd1 ? '1' : '(r8[4] & 31)';
+        e.emit(`const ${c} = ${count}; if (${c} !== 0) ${m} = cpu.shift(${sop}, ${m}, ${c}, ${bits});`);
+      } else {
+        const ea = e.t();
+        e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+        const count = op <= 0xc1 ? String(rd.u8n() & 31) : op <= 0xd1 ? '1' : '(r8[4] & 31)';
+        fault();
+        const v = e.t();
+        if (bits === 32) e.emit(`const ${v} = cpu.rmw32(${ea}), ${c} = ${count}; if (${c} !== 0) cpu.write32(${ea}, cpu.shift(${sop}, ${v}, ${c}, 32));`);
+        else e.emit(`const ${v} = cpu.rmw8(${ea}), ${c} = ${count}; if (${c} !== 0) cpu.write8(${ea}, cpu.shift(${sop}, ${v}, ${c}, 8));`);
+      }
       e.flags = null;
       return 'continue';
     }
@@ -578,6 +614,20 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
       const d = rd.s8();
       e.emit(`cpu.eip = ${(nextEip() + d) | 0};`);
       return 'end';
+    }
+    case 0xf6: {
+      const modrm = rd.u8n();
+      if ((modrm >> 3) & 7) return 'stop';
+      let src: string;
+      if (modrm >= 0xc0) src = `r8[${REG8_INDEX[modrm & 7]}]`;
+      else {
+        const ea = eaExpr(rd, modrm, seg);
+        fault();
+        src = `cpu.read8(${ea})`;
+      }
+      e.emit(`cpu.setFlagsLogic(${src} & ${rd.u8n()}, 7);`);
+      e.flags = null;
+      return 'continue';
     }
     case 0xf7: {
       const modrm = rd.u8n();
@@ -684,6 +734,35 @@ function compileTwoByte(
     return 'continue';
   }
   switch (op) {
+    case 0xba: { // BT/BTS/BTR/BTC r/m32, imm8
+      const modrm = rd.u8n();
+      const sub = (modrm >> 3) & 7;
+      if (sub < 4) return 'stop';
+      if (modrm >= 0xc0) {
+        const m = `r[${modrm & 7}]`;
+        const bit = rd.u8n() & 31;
+        e.emit(`{ const v = ${m}; cpu.setCF((v >>> ${bit}) & 1);`);
+        if (sub === 5) e.emit(`${m} = v | ${1 << bit};`);
+        else if (sub === 6) e.emit(`${m} = v & ${~(1 << bit)};`);
+        else if (sub === 7) e.emit(`${m} = v ^ ${1 << bit};`);
+        e.emit('}');
+      } else {
+        if (sub !== 4) return 'stop';
+        const ea = eaExpr(rd, modrm, seg);
+        const bit = rd.u8n() & 31;
+        fault();
+        e.emit(`cpu.setCF((cpu.read32(${ea}) >>> ${bit}) & 1);`);
+      }
+      e.flags = null;
+      return 'continue';
+    }
+    case 0xa3: { // BT r32, r32
+      const modrm = rd.u8n();
+      if (modrm < 0xc0) return 'stop';
+      e.emit(`cpu.setCF((r[${modrm & 7}] >>> (r[${(modrm >> 3) & 7}] & 31)) & 1);`);
+      e.flags = null;
+      return 'continue';
+    }
     case 0xb6: case 0xb7: case 0xbe: case 0xbf: { // MOVZX/MOVSX
       const modrm = rd.u8n();
       const word = (op & 1) !== 0;

@@ -11,19 +11,19 @@
  * FNSAVE/FRSTOR, 64-bit integer copies through FILD/FISTP) bit for bit. Arithmetic reads the double.
  *
  * Where results differ from hardware:
- * - Arithmetic is computed in doubles: 53-bit significands and the double exponent range. With
- *   precision control at 53 bits (what Linux and glibc use) the results of FADD/FSUB/FMUL/FDIV/FSQRT,
- *   FPREM/FPREM1, FSCALE, FRNDINT, FXTRACT and all loads/stores are bit-exact with hardware, including
- *   rounding control, the exception flags and C1 (rounded up), as long as values stay inside the
- *   double range. Hardware keeps a 15-bit exponent in its registers: there a result beyond 1.8e308
- *   or below 2.2e-308 stays representable and only overflows/underflows when stored to memory; here
- *   it overflows (OE, Infinity) or is denormalized or flushed to zero (UE) by the instruction itself.
- *   Values loaded with more than 53 significant bits (FLD m80, FILD m64, constants) take part in
- *   arithmetic rounded to 53 bits; a pseudo-denormal or an 80-bit denormal takes part as zero.
+ * - Arithmetic is computed in doubles: 53-bit significands. With precision control at 53 bits the
+ *   results of FADD/FSUB/FMUL/FDIV/FSQRT, FPREM/FPREM1, FSCALE, FRNDINT, FXTRACT and all loads and
+ *   stores are bit-exact with hardware, including rounding control, the exception flags and C1
+ *   (rounded up). A result beyond the double range (the hardware's registers have a 15-bit
+ *   exponent) is kept exactly in the shadow, so storing it overflows or underflows just as on the
+ *   hardware; but as an operand of further arithmetic it acts as its nearest double (±Infinity, a
+ *   denormal or zero). Likewise values loaded with more than 53 significant bits (FLD m80, FILD m64,
+ *   FBLD, the constants) take part in arithmetic rounded to 53 bits, and FST m32 rounds them twice
+ *   (to 53, then 24 bits); a pseudo-denormal or 80-bit denormal operand acts as zero.
  * - Precision control 64 bits computes like 53 bits. Precision control 24 bits rounds the double
  *   result to 24 bits (rounding control honoured; exact except for double-rounding ties).
- * - Unmasked overflow/underflow to a register: hardware delivers the result with a bias-adjusted
- *   exponent; here the masked result is written (the exception is signalled all the same).
+ * - Overflow/underflow of a register result beyond even the 80-bit range (FSCALE, FYL2X) with the
+ *   exception unmasked: hardware delivers a bias-adjusted exponent; here the masked result.
  * - FSIN/FCOS/FSINCOS/FPTAN reduce their argument like the hardware, modulo pi/2 of the unit's
  *   66-bit pi (trig-reduce.ts), so they reproduce its known inaccuracy near multiples of pi and for
  *   large arguments. They, FPATAN, F2XM1, FYL2X and FYL2XP1 then use the host's double functions:
@@ -161,6 +161,12 @@ export class Fpu {
   private readonly fxb = new Uint32Array(this.fx.buffer);
   private readonly ob = new Uint32Array(this.od.buffer);
   private memDE = false;
+  // Physical registers of operands A and B (-1: memory or constant), to find their 80-bit shadows.
+  private pa = -1;
+  private pb = -1;
+  // Exponents of operands split for wide arithmetic (significands in fx[0], fx[1]).
+  private readonly we = new Int32Array(2);
+  private readonly cmpExt = new Uint32Array(6);
   private unsupportedB = false; // operand B is an unsupported register encoding (compares)
   // Scratch for conversions.
   private readonly f32 = new Float32Array(1);
@@ -776,6 +782,8 @@ export class Fpu {
 
   private arithMem(reg: number): void {
     const d = this.top;
+    this.pa = d;
+    this.pb = -1;
     if (reg === 2 || reg === 3) {
       this.compareWith(d, false, reg === 3 ? 1 : 0);
       return;
@@ -813,11 +821,25 @@ export class Fpu {
     ob[2] = rb[2 * b];
     ob[3] = rb[2 * b + 1];
     this.memDE = false;
+    this.pa = a;
+    this.pb = b;
     if (this.arith(op, dest) && pop) this.pop();
   }
 
   /** od[0] op od[1] into physical register d. Returns false when stopped by an unmasked exception. */
   private arith(op: number, d: number): boolean {
+    const pa = this.pa;
+    const pb = this.pb;
+    if (((pa >= 0 && this.hasExt[pa]) || (pb >= 0 && this.hasExt[pb])) && this.splitOperand(0, pa) && this.splitOperand(1, pb)) {
+      // an operand the double cannot hold (beyond its range, or 64 significant bits): 80-bit range
+      if (this.memDE && this.raise(DE)) return false;
+      this.swb &= ~C1;
+      if (op === 5 || op === 7) {
+        this.swapSplit();
+        op--;
+      }
+      return this.wideArith(op, d);
+    }
     let x = this.od[0];
     let y = this.od[1];
     if (op === 5 || op === 7) {
@@ -851,66 +873,127 @@ export class Fpu {
         if (r === 0 && this.rc() === 1 && (x !== 0 || yy !== 0 || 1 / x < 0 || 1 / yy < 0)) r = -0;
       } else if (op === 1) {
         if (r !== 0 || (x !== 0 && y !== 0)) {
+          if (r >= -MIN_NORMAL && r <= MIN_NORMAL) return this.wideFromDoubles(op, d, x, y);
           this.fx[0] = x;
           this.fx[1] = y;
-          if (r >= -MIN_NORMAL && r <= MIN_NORMAL) return this.arithWide(op, d);
           this.fx[2] = r;
           es = this.mulError();
         }
       } else if (x !== 0 && y - y === 0) {
+        if (r >= -MIN_NORMAL && r <= MIN_NORMAL) return this.wideFromDoubles(op, d, x, y);
         this.fx[0] = x;
         this.fx[1] = y;
-        if (r >= -MIN_NORMAL && r <= MIN_NORMAL) return this.arithWide(op, d);
         this.fx[2] = r;
         es = this.divError();
       }
-    } else if (x - x === 0 && y - y === 0) {
-      this.fx[0] = x;
-      this.fx[1] = y;
-      return this.arithWide(op, d);
-    }
+    } else if (x - x === 0 && y - y === 0) return this.wideFromDoubles(op, d, x, y);
     this.fx[2] = r;
     return this.finish(d, es);
   }
 
   /**
-   * A product, quotient or sum of finite operands (in fx) whose result lies outside the double
-   * range. The hardware's registers have the range for it, so no overflow/underflow happens here:
-   * the result is rounded to 53 bits (per PC and RC, setting PE and C1) and kept exactly in the
-   * 80-bit shadow, with the nearest double (±Infinity, a denormal or ±0) for further arithmetic.
-   * Storing it to memory then overflows or underflows as on the hardware.
+   * Splits operand `slot` (0: A, 1: B) into a signed significand in [1, 2) (fx[slot]) and an
+   * exponent (we[slot]), from register p's 80-bit shadow if it has one (significand rounded to 53
+   * bits), else from od[slot]. Returns false for zeros, infinities and NaNs (exact as doubles).
    */
-  private arithWide(op: number, d: number): boolean {
+  private splitOperand(slot: number, p: number): boolean {
+    if (p >= 0 && this.hasExt[p]) {
+      const lo = this.ext[3 * p];
+      const hi = this.ext[3 * p + 1];
+      const se = this.ext[3 * p + 2];
+      const ef = se & 0x7fff;
+      if (ef === 0x7fff || (hi | lo) === 0) return false;
+      const md = hi * TWO32 + lo;
+      const k = exponentOf(md);
+      const m = scaleExact(md, -k);
+      this.fx[slot] = se & 0x8000 ? -m : m;
+      this.we[slot] = k + (ef === 0 ? 1 : ef) - 16383 - 63;
+      return true;
+    }
+    const v = this.od[slot];
+    if (v === 0 || v - v !== 0) return false;
+    const k = exponentOf(v);
+    this.fx[slot] = scaleExact(v, -k);
+    this.we[slot] = k;
+    return true;
+  }
+
+  private swapSplit(): void {
     const fx = this.fx;
-    const x = fx[0];
-    const y = fx[1];
+    const we = this.we;
+    const t = fx[0];
+    fx[0] = fx[1];
+    fx[1] = t;
+    const e = we[0];
+    we[0] = we[1];
+    we[1] = e;
+  }
+
+  /** A result of finite nonzero doubles x, y that leaves the double range: computed wide. */
+  private wideFromDoubles(op: number, d: number, x: number, y: number): boolean {
+    this.od[0] = x;
+    this.od[1] = y;
+    this.splitOperand(0, -1);
+    this.splitOperand(1, -1);
+    return this.wideArith(op, d);
+  }
+
+  /**
+   * A op B (0 add, 1 mul, 4 sub, 6 div) on split operands, with the 80-bit exponent range: the
+   * hardware's registers hold results beyond the double range, so no overflow/underflow happens
+   * here. The result is rounded to 53 bits (per PC and RC, setting PE and C1) and kept exactly in
+   * the shadow, with the nearest double (±Infinity, a denormal or ±0) for further arithmetic;
+   * storing it to memory then overflows or underflows as on the hardware.
+   */
+  private wideArith(op: number, d: number): boolean {
+    const fx = this.fx;
+    let ma = fx[0];
+    let mb = fx[1];
+    let ea = this.we[0];
+    let eb = this.we[1];
     let rs: number;
     let es: number;
     let e: number;
-    if (op === 0 || op === 4) {
-      const xs = x * 0.25;
-      const ys = (op === 0 ? y : -y) * 0.25;
-      rs = xs + ys;
-      const bb = rs - xs;
-      es = sgn(xs - (rs - bb) + (ys - bb));
-      e = 2;
+    if (op === 1) {
+      rs = ma * mb;
+      es = sgn(productError(ma, mb, rs));
+      e = ea + eb;
+    } else if (op === 6) {
+      rs = ma / mb;
+      const ph = rs * mb;
+      const rem = ma - ph - productError(rs, mb, ph);
+      es = mb > 0 ? sgn(rem) : -sgn(rem);
+      e = ea - eb;
     } else {
-      const a = exponentOf(x);
-      const b = exponentOf(y);
-      const xs = scaleExact(x, -a);
-      const ys = scaleExact(y, -b);
-      if (op === 1) {
-        rs = xs * ys;
-        es = sgn(productError(xs, ys, rs));
-        e = a + b;
+      if (op === 4) mb = -mb;
+      if (ea < eb) {
+        const t = ma;
+        ma = mb;
+        mb = t;
+        const u = ea;
+        ea = eb;
+        eb = u;
+      }
+      e = ea;
+      if (ea - eb > 110) {
+        rs = ma; // the smaller operand only decides the rounding direction
+        es = mb > 0 ? 1 : -1;
       } else {
-        rs = xs / ys;
-        const ph = rs * ys;
-        const rem = xs - ph - productError(rs, ys, ph);
-        es = ys > 0 ? sgn(rem) : -sgn(rem);
-        e = a - b;
+        const ms = scaleExact(mb, eb - ea);
+        rs = ma + ms;
+        const bb = rs - ma;
+        es = sgn(ma - (rs - bb) + (ms - bb));
+        if (rs === 0) {
+          this.setValue(d, this.rc() === 1 ? -0 : 0);
+          return true;
+        }
       }
     }
+    return this.wideResult(d, rs, es, e);
+  }
+
+  /** Rounds rs * 2^e (exact value on side es of it; rs a normal double) per PC/RC into register d. */
+  private wideResult(d: number, rs: number, es: number, e: number): boolean {
     const rc = this.rc();
     if ((this.cwb & 0x300) === 0) {
       rs = this.roundToSingle(rs, es, rc);
@@ -923,9 +1006,16 @@ export class Fpu {
       if ((rs > 0 && es < 0) || (rs < 0 && es > 0)) this.swb |= C1;
       this.raise(PE);
     }
-    fx[2] = rs;
+    this.fx[2] = rs;
     doubleToExt(this.fxb[5], this.fxb[4]);
-    this.setExt(d, EXT[0], EXT[1], (EXT[2] & 0x8000) | ((EXT[2] & 0x7fff) + e));
+    const ef = (EXT[2] & 0x7fff) + e;
+    if (ef >= 0x7fff || ef <= 0) {
+      // beyond even the 80-bit range (approximated: no 80-bit denormals)
+      this.raise(ef > 0 ? OE | PE : UE | PE);
+      this.setValue(d, ef > 0 ? (rs < 0 ? -Infinity : Infinity) : rs < 0 ? -0 : 0);
+      return true;
+    }
+    this.setExt(d, EXT[0], EXT[1], (EXT[2] & 0x8000) | ef);
     return true;
   }
 
@@ -1129,7 +1219,36 @@ export class Fpu {
       return 3;
     }
     if (this.memDE && this.raise(DE)) return -1;
+    const pa = this.pa;
+    const pb = this.pb;
+    if ((pa >= 0 && this.hasExt[pa]) || (pb >= 0 && this.hasExt[pb])) return this.relationExt();
     return a > b ? 0 : a < b ? 1 : 2;
+  }
+
+  /** Compares A and B (not NaN) by their exact 80-bit values. */
+  private relationExt(): number {
+    const x = this.cmpExt;
+    for (let slot = 0; slot < 2; slot++) {
+      const p = slot === 0 ? this.pa : this.pb;
+      if (p >= 0 && this.hasExt[p]) {
+        x[3 * slot] = this.ext[3 * p];
+        x[3 * slot + 1] = this.ext[3 * p + 1];
+        x[3 * slot + 2] = this.ext[3 * p + 2];
+      } else {
+        doubleToExt(this.ob[2 * slot + 1], this.ob[2 * slot]);
+        x[3 * slot] = EXT[0];
+        x[3 * slot + 1] = EXT[1];
+        x[3 * slot + 2] = EXT[2];
+      }
+    }
+    const za = (x[2] & 0x7fff) === 0 && (x[0] | x[1]) === 0;
+    const zb = (x[5] & 0x7fff) === 0 && (x[3] | x[4]) === 0;
+    const sa = za ? 0 : x[2] & 0x8000 ? -1 : 1;
+    const sb = zb ? 0 : x[5] & 0x8000 ? -1 : 1;
+    if (sa !== sb) return sa > sb ? 0 : 1;
+    if (sa === 0) return 2;
+    const c = sa * compareExtMagnitude(x[0], x[1], x[2], x[3], x[4], x[5]);
+    return c > 0 ? 0 : c < 0 ? 1 : 2;
   }
 
   /** FCOM family with ST(0) against operand B already in od[1]. */
@@ -1165,6 +1284,8 @@ export class Fpu {
     this.ob[2] = this.rb[2 * pi];
     this.ob[3] = this.rb[2 * pi + 1];
     this.memDE = false;
+    this.pa = p0;
+    this.pb = pi;
     this.unsupportedB = this.unsupported(pi);
     this.compareWith(p0, quiet, pops);
     this.unsupportedB = false;
@@ -1189,6 +1310,8 @@ export class Fpu {
       ob[2] = rb[2 * pi];
       ob[3] = rb[2 * pi + 1];
       this.memDE = false;
+      this.pa = p0;
+      this.pb = pi;
       rel = this.relation(quiet);
       if (rel < 0) return;
     }
@@ -1199,6 +1322,8 @@ export class Fpu {
   private ftst(): void {
     this.od[1] = 0;
     this.memDE = false;
+    this.pa = this.top;
+    this.pb = -1;
     this.compareWith(this.top, false, 0);
   }
 
@@ -1785,6 +1910,20 @@ export class Fpu {
     const p = this.unaryOperand();
     if (p < 0) return;
     const x = this.regs[p];
+    if (this.hasExt[p] && this.splitOperand(0, p)) {
+      // beyond the double range or 64 significant bits: square root with the 80-bit range
+      const m = this.fx[0];
+      if (m < 0) {
+        this.invalid(p);
+        return;
+      }
+      const e = this.we[0];
+      const ms = e & 1 ? m * 2 : m;
+      const rs = Math.sqrt(ms);
+      const ph = rs * rs;
+      this.wideResult(p, rs, sgn(ms - ph - productError(rs, rs, ph)), (e - (e & 1)) / 2);
+      return;
+    }
     if (x < 0) {
       this.invalid(p);
       return;
