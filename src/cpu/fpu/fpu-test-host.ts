@@ -54,7 +54,7 @@ export class TestHost implements FpuHost {
   }
   read32(linear: number): number {
     const i = this.at(linear, 4);
-    return (this.mem[i] | (this.mem[i + 1] << 8) | (this.mem[i + 2] << 16) | (this.mem[i + 3] << 24)) >>> 0;
+    return this.mem[i] | (this.mem[i + 1] << 8) | (this.mem[i + 2] << 16) | (this.mem[i + 3] << 24);
   }
   write8(linear: number, value: number): void {
     this.mem[this.at(linear, 1)] = value;

@@ -3,25 +3,27 @@
  *
  * Representation. The eight physical registers hold IEEE doubles (Float64Array, with a Uint32Array
  * view for exact bit work on signs and NaNs). Next to each register an optional "shadow" keeps the
- * exact 80-bit encoding when the value came from a source a double cannot hold: FLD m80/FRSTOR of
- * a value with more than 53 significant bits or outside the double range (also pseudo-denormals,
- * unnormals, NaN payload bits), FILD m64/FBLD of integers above 2^53, and the FLDPI-style
- * constants. Moves between registers, FCHS/FABS and the stores to m80, FNSAVE, FIST(P), FBSTP and
- * FRNDINT use the shadow, so such values survive 80-bit round trips (context switches via
- * FNSAVE/FRSTOR, 64-bit integer copies through FILD/FISTP) bit for bit. Arithmetic reads the double.
+ * exact 80-bit value when a double cannot hold it: results beyond the double range (which the
+ * hardware's 15-bit exponent holds), FLD m80/FRSTOR of values with more than 53 significant bits
+ * or odd encodings (pseudo-denormals, unnormals, NaN payload bits), FILD m64/FBLD of integers above
+ * 2^53, and the FLDPI-style constants. The double is then the nearest double (±Infinity, a
+ * denormal or ±0 out of range). Register moves, FCHS/FABS, FXAM, the tag word and all stores
+ * (FST/FSTP m32/m64/m80, FIST(P), FBSTP, FNSAVE) use the shadow, so such values round-trip bit for
+ * bit and overflow or underflow when stored exactly as on the hardware; FADD/FSUB/FMUL/FDIV,
+ * FSQRT, FSCALE, FRNDINT, FXTRACT and the comparisons work on them with the 80-bit exponent range.
  *
  * Where results differ from hardware:
- * - Arithmetic is computed in doubles: 53-bit significands. With precision control at 53 bits the
- *   results of FADD/FSUB/FMUL/FDIV/FSQRT, FPREM/FPREM1, FSCALE, FRNDINT, FXTRACT and all loads and
- *   stores are bit-exact with hardware, including rounding control, the exception flags and C1
- *   (rounded up). A result beyond the double range (the hardware's registers have a 15-bit
- *   exponent) is kept exactly in the shadow, so storing it overflows or underflows just as on the
- *   hardware; but as an operand of further arithmetic it acts as its nearest double (±Infinity, a
- *   denormal or zero). Likewise values loaded with more than 53 significant bits (FLD m80, FILD m64,
- *   FBLD, the constants) take part in arithmetic rounded to 53 bits, and FST m32 rounds them twice
- *   (to 53, then 24 bits); a pseudo-denormal or 80-bit denormal operand acts as zero.
- * - Precision control 64 bits computes like 53 bits. Precision control 24 bits rounds the double
- *   result to 24 bits (rounding control honoured; exact except for double-rounding ties).
+ * - Arithmetic rounds to 53-bit significands. With precision control at 53 bits the results of
+ *   FADD/FSUB/FMUL/FDIV/FSQRT, FPREM/FPREM1, FSCALE, FRNDINT, FXTRACT and all loads and stores are
+ *   bit-exact with hardware, including rounding control, the exception flags and C1 (rounded
+ *   up). Operands with 64 significant bits (FLD m80, FILD m64, FBLD, the constants) take part in
+ *   arithmetic rounded to 53 bits (so PE may be missed), FST m32 rounds them twice (to 53, then 24
+ *   bits), and a pseudo-denormal or 80-bit denormal takes part as zero. FPREM/FPREM1 and the
+ *   transcendental instructions use the double of an operand beyond the double range.
+ * - Precision control 64 bits (the Linux default) computes like 53 bits: results differ from the
+ *   hardware's 64-bit ones in the low bits, and so, rarely, does a double stored from them (the
+ *   hardware rounds twice). Precision control 24 bits rounds the 53-bit result to 24 bits
+ *   (rounding control honoured; exact except for double-rounding ties).
  * - Overflow/underflow of a register result beyond even the 80-bit range (FSCALE, FYL2X) with the
  *   exception unmasked: hardware delivers a bias-adjusted exponent; here the masked result.
  * - FSIN/FCOS/FSINCOS/FPTAN reduce their argument like the hardware, modulo pi/2 of the unit's
@@ -153,6 +155,12 @@ export class Fpu {
   private top = 0;
   private swb = 0; // status word without TOP
   private cwb = 0x037f;
+  // The pointers as recorded by the last non-control instruction (what FNSTENV/FNSAVE store).
+  private cIp = 0;
+  private cCs = 0;
+  private cDp = 0;
+  private cDs = 0;
+  private cOp = 0;
 
   // Operands of the current instruction: [A, B], with bits [Alo, Ahi, Blo, Bhi].
   private readonly od = new Float64Array(2);
@@ -284,13 +292,6 @@ export class Fpu {
     this.fds = this.cDs = num('fds');
     this.fop = this.cOp = num('fop');
   }
-
-  // The pointers as recorded by the last non-control instruction (what FNSTENV/FNSAVE store).
-  private cIp = 0;
-  private cCs = 0;
-  private cDp = 0;
-  private cDs = 0;
-  private cOp = 0;
 
   /** FIP/FCS/FDP/FDS/FOP as the last non-control x87 instruction recorded them (FNSTENV's view). */
   get lastPointers(): { fip: number; fcs: number; fdp: number; fds: number; fop: number } {
@@ -830,15 +831,34 @@ export class Fpu {
   private arith(op: number, d: number): boolean {
     const pa = this.pa;
     const pb = this.pb;
-    if (((pa >= 0 && this.hasExt[pa]) || (pb >= 0 && this.hasExt[pb])) && this.splitOperand(0, pa) && this.splitOperand(1, pb)) {
+    if ((pa >= 0 && this.hasExt[pa]) || (pb >= 0 && this.hasExt[pb])) {
       // an operand the double cannot hold (beyond its range, or 64 significant bits): 80-bit range
-      if (this.memDE && this.raise(DE)) return false;
-      this.swb &= ~C1;
-      if (op === 5 || op === 7) {
-        this.swapSplit();
-        op--;
+      const sa = this.splitOperand(0, pa);
+      const sb = this.splitOperand(1, pb);
+      if (sa && sb) {
+        if (this.memDE && this.raise(DE)) return false;
+        this.swb &= ~C1;
+        if (op === 5 || op === 7) {
+          this.swapSplit();
+          op--;
+        }
+        return this.wideArith(op, d);
       }
-      return this.wideArith(op, d);
+      if (sa !== sb && op !== 1 && op < 6 && this.od[sa ? 1 : 0] === 0) {
+        // x ± 0 = x, 0 - x = -x: the 80-bit operand itself
+        const src = sa ? pa : pb;
+        if (src !== d) this.copyReg(d, src);
+        if ((op === 4 && sb) || (op === 5 && sa)) {
+          this.rb[2 * d + 1] ^= 0x80000000;
+          this.ext[3 * d + 2] ^= 0x8000;
+        }
+        this.swb &= ~C1;
+        return true;
+      }
+      // The other operand is a zero (for * and /), an infinity or a NaN: then only the sign and
+      // finiteness of this one matter, which its significand alone carries.
+      if (sa) this.od[0] = this.fx[0];
+      if (sb) this.od[1] = this.fx[1];
     }
     let x = this.od[0];
     let y = this.od[1];
@@ -1421,7 +1441,9 @@ export class Fpu {
     if (this.pushOverflow()) return;
     const p = (this.top - 1) & 7;
     this.top = p;
-    this.setValue(p, this.od[1]);
+    this.regs[p] = this.od[1];
+    this.tags[p] = 0;
+    this.hasExt[p] = 0;
   }
 
   private fildInt64(lo: number, hi: number): void {
@@ -2049,10 +2071,19 @@ export class Fpu {
       else this.setValue(p0, x > 0 || (x === 0 && 1 / x > 0) ? 0 : -0);
       return;
     }
-    if (x === 0 || x - x !== 0) return;
     let n = Math.trunc(y);
     if (n > 40000) n = 40000;
     else if (n < -40000) n = -40000;
+    if (this.hasExt[p0] && this.splitOperand(0, p0)) {
+      // an 80-bit operand (beyond the double range or with 64 significant bits): scale it exactly
+      const se = this.ext[3 * p0 + 2];
+      const ef = (se & 0x7fff) + n;
+      if ((se & 0x7fff) !== 0 && ef > 0 && ef < 0x7fff) {
+        this.setExt(p0, this.ext[3 * p0], this.ext[3 * p0 + 1], (se & 0x8000) | ef);
+        return;
+      }
+    }
+    if (x === 0 || x - x !== 0) return;
     const target = exponentOf(x) + n;
     if ((target > 1023 || target < -1022) && target <= 16383 && target >= -16382) {
       // beyond the double range but exact in the 80-bit format: keep it in the shadow
@@ -2381,24 +2412,24 @@ export class Fpu {
     const h = this.host;
     const b = this.buf;
     if (o32) {
-      b[0] = h.read16(linear);
-      b[1] = h.read16(linear + 4);
-      b[2] = h.read16(linear + 8);
+      b[0] = h.read16(linear) & 0xffff;
+      b[1] = h.read16(linear + 4) & 0xffff;
+      b[2] = h.read16(linear + 8) & 0xffff;
       b[3] = h.read32(linear + 12);
       const w = h.read32(linear + 16) >>> 0;
       b[4] = w & 0xffff;
       b[7] = (w >>> 16) & 0x7ff;
       b[5] = h.read32(linear + 20);
-      b[6] = h.read16(linear + 24);
+      b[6] = h.read16(linear + 24) & 0xffff;
       return 28;
     }
-    b[0] = h.read16(linear);
-    b[1] = h.read16(linear + 2);
-    b[2] = h.read16(linear + 4);
-    b[3] = h.read16(linear + 6);
-    b[4] = h.read16(linear + 8);
-    b[5] = h.read16(linear + 10);
-    b[6] = h.read16(linear + 12);
+    b[0] = h.read16(linear) & 0xffff;
+    b[1] = h.read16(linear + 2) & 0xffff;
+    b[2] = h.read16(linear + 4) & 0xffff;
+    b[3] = h.read16(linear + 6) & 0xffff;
+    b[4] = h.read16(linear + 8) & 0xffff;
+    b[5] = h.read16(linear + 10) & 0xffff;
+    b[6] = h.read16(linear + 12) & 0xffff;
     b[7] = 0;
     return 14;
   }

@@ -1,12 +1,13 @@
 /**
  * Replays every native reference case (reference/cases.ts, results recorded on real hardware in
- * reference/x87-reference.json by reference/generate.ts) through the emulated FPU and compares the
+ * reference/x87-reference.json.gz by reference/generate.ts) through the emulated FPU and compares the
  * FNSAVE image (control/status/tag words, pointers, all eight registers as 80-bit values), the data
  * area, AX and EFLAGS, and the instruction that raised #MF. Everything is compared bit for bit,
  * except the transcendental cases marked tolerant: their results may differ by `tol` ulps of a
  * double and C1 is not compared there.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Fpu } from './fpu';
 import { TestHost, hexBytes, runCode, toHex } from './fpu-test-host';
@@ -14,7 +15,7 @@ import { DATA_BASE, type CaseSpec } from './reference/case-builder';
 import { buildCases } from './reference/cases';
 import type { ReferenceCase } from './reference/generate';
 
-const reference = JSON.parse(readFileSync(new URL('./reference/x87-reference.json', import.meta.url), 'utf8')) as {
+const reference = JSON.parse(gunzipSync(readFileSync(new URL('./reference/x87-reference.json.gz', import.meta.url))).toString('utf8')) as {
   cpu: string;
   count: number;
   cases: ReferenceCase[];

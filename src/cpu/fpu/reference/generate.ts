@@ -1,5 +1,5 @@
 /**
- * Regenerates x87-reference.json by running every case of cases.ts on the host CPU.
+ * Regenerates x87-reference.json.gz by running every case of cases.ts on the host CPU.
  *
  *   npx tsx src/cpu/fpu/reference/generate.ts [--only group[,group]] [--out file] [--print]
  *
@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CODE_BASE, type CaseSpec } from './case-builder';
@@ -42,7 +43,7 @@ function toHex(bytes: Uint8Array | number[]): string {
 function main(): void {
   const args = process.argv.slice(2);
   const only = args.includes('--only') ? args[args.indexOf('--only') + 1].split(',') : null;
-  const outPath = args.includes('--out') ? args[args.indexOf('--out') + 1] : join(here, 'x87-reference.json');
+  const outPath = args.includes('--out') ? args[args.indexOf('--out') + 1] : join(here, 'x87-reference.json.gz');
   const print = args.includes('--print');
 
   let cases: CaseSpec[] = buildCases();
@@ -108,7 +109,8 @@ function main(): void {
     if (!print || args.includes('--out')) {
       const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
       const json = { cpu, count: out.length, cases: out };
-      writeFileSync(outPath, JSON.stringify(json, null, 0).replace(/\},\{/g, '},\n{') + '\n');
+      const text = JSON.stringify(json, null, 0).replace(/\},\{/g, '},\n{') + '\n';
+      writeFileSync(outPath, outPath.endsWith('.gz') ? gzipSync(text, { level: 9 }) : text);
       console.log(`wrote ${out.length} cases to ${outPath}`);
     }
   } finally {
