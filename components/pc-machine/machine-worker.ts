@@ -1,0 +1,39 @@
+/**
+ * The module worker that runs one pc-machine core for a `<pc-machine>` element.
+ * Protocol: see ./protocol.ts. Nothing thrown here reaches the page: messages, machine callbacks,
+ * timers and stray promise rejections all end up as `error` messages.
+ */
+
+import { MachineConfigError, PcMachine } from '../../src/machine/pc';
+import { BootImageError } from '../../src/boot/bzimage';
+import { MachineHost } from './machine-host';
+import type { FromWorker, ToWorker } from './protocol';
+
+const scope = self as unknown as DedicatedWorkerGlobalScope;
+
+const host = new MachineHost(
+  (config) => new PcMachine(config),
+  (message: FromWorker, transfer?: Transferable[]) => scope.postMessage(message, transfer ?? []),
+  {
+    classifyBootError: (err) =>
+      err instanceof BootImageError ? 'image' : err instanceof MachineConfigError ? 'attribute' : 'machine',
+  },
+);
+
+scope.addEventListener('message', (event: MessageEvent<ToWorker>) => {
+  host.handle(event.data);
+});
+
+scope.addEventListener('messageerror', () => {
+  host.fail(new Error('a message from the page could not be read'));
+});
+
+scope.addEventListener('error', (event: ErrorEvent) => {
+  event.preventDefault();
+  host.fail(event.error ?? new Error(event.message || 'uncaught error in the machine worker'));
+});
+
+scope.addEventListener('unhandledrejection', (event: PromiseRejectionEvent) => {
+  event.preventDefault();
+  host.fail(event.reason);
+});
