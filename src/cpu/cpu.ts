@@ -111,7 +111,7 @@ export class Cpu extends Mmu implements FpuHost {
   /** Compiled blocks of hot code (see jit.ts). */
   readonly blocks: BlockCache;
   /** Interpreter executions of an instruction before its block is compiled; Infinity disables the compiler. */
-  jitThreshold = 2000;
+  jitThreshold = 1000;
   /** Set by control transfers: the next instruction starts a block (only those are counted as hot). */
   branched = false;
   /** Debug hook: every exception raised by an instruction (vector, error code or -1, EIP). */

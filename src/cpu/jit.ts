@@ -26,7 +26,7 @@ const TABLE_BITS = 16;
 const TABLE_SIZE = 1 << TABLE_BITS;
 const TABLE_MASK = TABLE_SIZE - 1;
 /** Longest block, in guest instructions. */
-const MAX_BLOCK_INSTRUCTIONS = 48;
+const MAX_BLOCK_INSTRUCTIONS = 200;
 /** Pages whose code was invalidated this often are left to the interpreter. */
 const MAX_PAGE_INVALIDATIONS = 16;
 
@@ -131,6 +131,8 @@ class Emitter {
   private tmp = 0;
   /** The last flag-setting operation in this block (for fused compare-and-branch). */
   flags: FlagSource | null = null;
+  /** Set by a direct control transfer: Jcc (cond set), JMP/CALL rel (cond null). */
+  branch: { cond: string | null; target: number; next: number } | null = null;
   t(): string {
     return `t${this.tmp++}`;
   }
@@ -256,11 +258,13 @@ function emitAlu32(e: Emitter, op: number, a: string, b: string): string {
   }
 }
 
+type Step = 'continue' | 'end' | 'stop' | 'branch';
+
 /**
  * Compile one instruction at rd.pos. Returns 'continue', 'end' (a control transfer was emitted:
  * the block is complete) or 'stop' (not compilable: end the block before it).
  */
-function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: () => number): 'continue' | 'end' | 'stop' {
+function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: () => number): Step {
   let seg = -1;
   let rep = 0;
   let op = rd.u8n();
@@ -393,8 +397,8 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     case 0x78: case 0x79: case 0x7a: case 0x7b: case 0x7c: case 0x7d: case 0x7e: case 0x7f: {
       const d = rd.s8();
       const next = nextEip();
-      e.emit(`cpu.eip = ${conditionExpr(e, op & 15)} ? ${(next + d) | 0} : ${next | 0};`);
-      return 'end';
+      e.branch = { cond: conditionExpr(e, op & 15), target: (next + d) | 0, next };
+      return 'branch';
     }
     case 0x80: case 0x81: case 0x83: {
       const modrm = rd.u8n();
@@ -602,18 +606,21 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
       const d = rd.u32();
       const next = nextEip();
       fault();
-      e.emit(`cpu.push32(${next | 0}); cpu.eip = ${(next + d) | 0};`);
-      return 'end';
+      e.emit(`cpu.push32(${next | 0});`);
+      e.branch = { cond: null, target: (next + d) | 0, next };
+      return 'branch';
     }
     case 0xe9: {
       const d = rd.u32();
-      e.emit(`cpu.eip = ${(nextEip() + d) | 0};`);
-      return 'end';
+      const next = nextEip();
+      e.branch = { cond: null, target: (next + d) | 0, next };
+      return 'branch';
     }
     case 0xeb: {
       const d = rd.s8();
-      e.emit(`cpu.eip = ${(nextEip() + d) | 0};`);
-      return 'end';
+      const next = nextEip();
+      e.branch = { cond: null, target: (next + d) | 0, next };
+      return 'branch';
     }
     case 0xf6: {
       const modrm = rd.u8n();
@@ -707,13 +714,13 @@ function modrmRead32(e: Emitter, rd: CodeReader, modrm: number, seg: number, fau
 
 function compileTwoByte(
   e: Emitter, rd: CodeReader, seg: number, fault: () => void, nextEip: () => number,
-): 'continue' | 'end' | 'stop' {
+): Step {
   const op = rd.u8n();
   if (op >= 0x80 && op <= 0x8f) {
     const d = rd.u32();
     const next = nextEip();
-    e.emit(`cpu.eip = ${conditionExpr(e, op & 15)} ? ${(next + d) | 0} : ${next | 0};`);
-    return 'end';
+    e.branch = { cond: conditionExpr(e, op & 15), target: (next + d) | 0, next };
+    return 'branch';
   }
   if (op >= 0x40 && op <= 0x4f) { // CMOVcc
     const modrm = rd.u8n();
@@ -793,21 +800,77 @@ function compileTwoByte(
   }
 }
 
-/** Translate the block at physical `phys` (EIP `eip`); null when its first instruction is not covered. */
+/** How many backward jumps a block takes inside itself before returning to the dispatcher. */
+const MAX_LOOP_ITERATIONS = 256;
+
+/**
+ * Translate the block at physical `phys` (EIP `eip`); null when its first instruction is not covered.
+ *
+ * The block is a region within one page: a Jcc becomes a side exit (`if (taken) return`) and
+ * compilation continues on the fall-through path; a direct JMP or CALL within the page is followed
+ * (the callee is inlined). A jump back to an instruction already in the block becomes a real
+ * JavaScript loop: the block body is a `switch` inside `for (;;)`, with a case label at each
+ * such target, so loops run without returning to the dispatcher (bounded, so interrupts and the
+ * slice budget are still honoured). This takes two passes: the first finds the loop targets.
+ */
 export function compileBlock(cpu: Cpu, phys: number, eip: number): BlockFn | null {
   if (!cpu.cs32) return null;
+  const first = compilePass(cpu, phys, eip, null);
+  if (!first) return null;
+  const body = first.loopTargets.size ? compilePass(cpu, phys, eip, first.loopTargets)!.body : first.body;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('cpu', 'r', 'r8', 'r16', 'sb', body) as BlockFn;
+}
+
+function compilePass(
+  cpu: Cpu, phys: number, eip: number, labels: Set<number> | null,
+): { body: string; loopTargets: Set<number> } | null {
+  const pagePhys = phys & ~0xfff;
   const pageEnd = (phys | 0xfff) - 15; // leave room so an instruction never reads past the page
+  const followJumps = cpu.csBase === 0;
+  const pageLin = eip & ~0xfff; // with CS base 0, EIP is the linear address
   const rd = new CodeReader(cpu.u8, phys, pageEnd);
   const e = new Emitter();
+  const loopTargets = new Set<number>();
+  /** Instruction start → case label, for the instructions compiled so far. */
+  const compiled = new Map<number, number>();
+  const labelOf = new Map<number, number>();
+  if (labels) [...labels].forEach((t, i) => labelOf.set(t, i + 1));
   let count = 0;
+  /** `count` at the most recent label (instructions before it are already added to icount). */
+  let segment = 0;
   let instrEip = eip;
   let ended = false;
-  const body: string[] = [];
+  const flush = () => (count > segment ? `cpu.icount += ${count - segment}; ` : '');
+  const exit = (target: string) => `${flush()}cpu.eip = ${target}; return;`;
+  const jumpInside = (target: number) => {
+    const label = labelOf.get(target);
+    if (label === undefined) return null;
+    return `${flush()}if (++iterations < ${MAX_LOOP_ITERATIONS} && !cpu.intrPending) { label = ${label}; continue; } cpu.eip = ${target}; return;`;
+  };
   while (count < MAX_BLOCK_INSTRUCTIONS && rd.pos <= pageEnd) {
     const start = rd.pos;
+    const thisEip = instrEip;
+    if (compiled.has(thisEip)) {
+      // Fell through into code already in the block: jump there (a loop) or leave.
+      const jump = jumpInside(thisEip);
+      if (!labels) loopTargets.add(thisEip);
+      e.emit(jump ?? exit(String(thisEip)));
+      ended = true;
+      break;
+    }
+    const label = labelOf.get(thisEip);
+    if (label !== undefined) {
+      // Control can arrive here from a later jump: flush the count and forget fused flags.
+      const f = flush();
+      if (f) e.emit(f);
+      segment = count;
+      e.emit(`case ${label}:`);
+      e.flags = null;
+    }
     const mark = e.lines.length;
     const flagsBefore = e.flags;
-    const thisEip = instrEip;
+    e.branch = null;
     const result = compileInstruction(e, rd, thisEip, () => (thisEip + (rd.pos - start)) | 0);
     if (result === 'stop') {
       e.lines.length = mark;
@@ -815,17 +878,40 @@ export function compileBlock(cpu: Cpu, phys: number, eip: number): BlockFn | nul
       rd.pos = start;
       break;
     }
+    compiled.set(thisEip, count);
     count++;
     instrEip = (instrEip + (rd.pos - start)) | 0;
     if (result === 'end') {
+      e.emit(`${flush()}return;`);
       ended = true;
       break;
     }
+    if (result === 'branch') {
+      const { cond, target, next } = e.branch!;
+      const inPage = followJumps && (target & ~0xfff) === pageLin;
+      let takenCode: string;
+      if (compiled.has(target)) {
+        if (!labels) loopTargets.add(target);
+        takenCode = jumpInside(target) ?? exit(String(target));
+      } else takenCode = exit(String(target));
+      if (cond === null) {
+        if (compiled.has(target) || !inPage) {
+          e.emit(takenCode);
+          ended = true;
+          break;
+        }
+        rd.pos = pagePhys + (target & 0xfff);
+        instrEip = target;
+        continue;
+      }
+      e.emit(`if (${cond}) { ${takenCode} }`);
+      instrEip = next;
+    }
   }
   if (count === 0) return null;
-  body.push(`cpu.icount += ${count};`);
-  body.push(...e.lines);
-  if (!ended) body.push(`cpu.eip = ${instrEip};`);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function('cpu', 'r', 'r8', 'r16', 'sb', body.join('\n')) as BlockFn;
+  if (!ended) e.emit(exit(String(instrEip)));
+  const body = labels
+    ? `let iterations = 0, label = 0;\nfor (;;) switch (label) {\ncase 0:\n${e.lines.join('\n')}\n}`
+    : e.lines.join('\n');
+  return { body, loopTargets };
 }
