@@ -68,7 +68,7 @@ function delta(after: Counters, before: Counters): Pick<RunResult, 'instructions
 async function runCpuWorkload(cfg: ChildConfig, w: Workload): Promise<void> {
   const load1 = loadavg()[0];
   try {
-    const r = runCpuLoop(cpuLoopOptions(cfg.size === 'quick', w.name === 'cpu-loop-paged'));
+    const r = runCpuLoop(cpuLoopOptions(cfg.size === 'quick', w.name === 'cpu-loop-paged', w.name === 'cpu-loop-interp'));
     await report({
       emulator: cfg.emulator, workload: w.name, status: 'ok', ms: r.timedMs, mips: r.mips, wallMips: r.wallMips,
       chunkMips: r.chunkMips, chunkWallMips: r.chunkWallMips, cpuTime: r.cpuTime,

@@ -1,7 +1,8 @@
 /**
- * CPU micro-benchmark: the interpreter alone (Cpu + PhysMemory + IoBus, no devices, no machine
- * loop) running a straight-line integer loop, in millions of guest instructions per host second.
- * The baseline for interpreter optimisation.
+ * CPU micro-benchmark: the CPU alone (Cpu + PhysMemory + IoBus, no devices, no machine loop)
+ * running a straight-line integer loop, in millions of guest instructions per host second —
+ * once with the block compiler (the default), once interpreted only (`jitThreshold = Infinity`),
+ * the baseline for interpreter optimisation.
  *
  * The loop (9 instructions per iteration; every 2^20 iterations two more reload ECX):
  *
@@ -108,6 +109,8 @@ function model(n: number): ModelState {
 }
 
 export interface CpuLoopOptions {
+  /** Run with the block compiler off. */
+  interpretOnly?: boolean;
   paging: boolean;
   /** Instructions per timed chunk. */
   chunk: number;
@@ -131,16 +134,17 @@ export interface CpuLoopResult {
   timedMs: number;
 }
 
-export function cpuLoopOptions(quick: boolean, paging: boolean): CpuLoopOptions {
+export function cpuLoopOptions(quick: boolean, paging: boolean, interpretOnly = false): CpuLoopOptions {
   return quick
-    ? { paging, chunk: 5_000_000, chunks: 5, warmup: 5_000_000 }
-    : { paging, chunk: 20_000_000, chunks: 10, warmup: 20_000_000 };
+    ? { paging, interpretOnly, chunk: 5_000_000, chunks: 5, warmup: 5_000_000 }
+    : { paging, interpretOnly, chunk: 20_000_000, chunks: 10, warmup: 20_000_000 };
 }
 
 export function runCpuLoop(opts: CpuLoopOptions): CpuLoopResult {
   const mem = new PhysMemory({ ramBytes: 16 << 20 });
   const io = new IoBus();
   const cpu = new Cpu(mem, io);
+  if (opts.interpretOnly) cpu.jitThreshold = Infinity;
   cpu.enterFlatProtectedMode();
 
   const code = LOOP_CODE.flat();

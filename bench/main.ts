@@ -391,7 +391,7 @@ export async function main(argv: string[], env: { repoRoot: string; childPath: s
 
   const cpuWls = o.workloads.filter((w) => w.kind === 'cpu');
   if (cpuWls.length && has('pc-machine')) {
-    const crows: string[][] = [['CPU micro-benchmark (interpreter only)', 'MIPS CPU', 'chunks min..max', 'MIPS wall']];
+    const crows: string[][] = [['CPU micro-benchmark', 'MIPS CPU', 'chunks min..max', 'MIPS wall']];
     for (const w of cpuWls) {
       const s = summaries['pc-machine'][w.name];
       const all = (results['pc-machine'][w.name] ?? []).filter((r) => r.status === 'ok').flatMap((r) => r.chunkMips ?? []);

@@ -161,6 +161,13 @@ export const WORKLOADS: Workload[] = [
     timeoutMs: () => 300_000,
     native: false,
   },
+  {
+    name: 'cpu-loop-interp',
+    title: () => 'CPU loop, interpreter only',
+    kind: 'cpu',
+    timeoutMs: () => 300_000,
+    native: false,
+  },
 ];
 
 export function workloadByName(name: string): Workload {
