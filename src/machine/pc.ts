@@ -42,6 +42,25 @@ const SLICE_HOST_MS = 12;
 
 export type ResetCause = 'guest-reboot' | 'triple-fault' | 'host';
 
+/**
+ * Let the host's event loop run (messages, I/O, rendering) and continue as soon as it has:
+ * `setImmediate` in Node, a MessageChannel round trip in browsers and workers.
+ */
+const yieldToHost: (fn: () => void) => void = (() => {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  if (typeof g.setImmediate === 'function') return (fn: () => void) => void g.setImmediate!(fn);
+  if (typeof MessageChannel === 'function') {
+    const channel = new MessageChannel();
+    const queue: (() => void)[] = [];
+    channel.port1.onmessage = () => queue.shift()?.();
+    return (fn: () => void) => {
+      queue.push(fn);
+      channel.port2.postMessage(0);
+    };
+  }
+  return (fn: () => void) => void setTimeout(fn, 0);
+})();
+
 /** Text the kernel prints when it panics; the machine stops with reason 'panic'. */
 const PANIC_MARKER = 'Kernel panic - not syncing';
 
@@ -197,6 +216,7 @@ export class PcMachine {
 
   stop(): void {
     this.runningFlag = false;
+    this.loopGeneration++;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
@@ -227,14 +247,20 @@ export class PcMachine {
     };
   }
 
+  private loopGeneration = 0;
+
   private schedule(delayMs: number): void {
     if (!this.runningFlag) return;
-    this.timer = setTimeout(() => {
+    const generation = ++this.loopGeneration;
+    const slice = () => {
       this.timer = null;
-      if (!this.runningFlag) return;
+      if (!this.runningFlag || generation !== this.loopGeneration) return;
       const sleepMs = this.runSlice(SLICE_HOST_MS);
       this.schedule(sleepMs);
-    }, delayMs);
+    };
+    // A busy guest continues at once (a zero-delay timer is clamped to 1-4 ms by hosts).
+    if (delayMs > 0) this.timer = setTimeout(slice, delayMs);
+    else yieldToHost(slice);
   }
 
   /**
