@@ -8,7 +8,7 @@
  *
  * Screenshots go to e2e/output/.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { dirname, join, relative } from 'node:path';
@@ -31,6 +31,10 @@ function freePort() {
 }
 
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+if (!existsSync(chromium) && !process.env.CHROMIUM_PATH) {
+  console.log('e2e: installing Debian\'s chromium');
+  spawnSync('bash', [join(here, 'install-chromium.sh')], { stdio: 'inherit' });
+}
 if (!existsSync(chromium)) {
   console.error(`e2e: Chromium not found at ${chromium} (apt-get install chromium, or set CHROMIUM_PATH)`);
   process.exit(1);
