@@ -297,7 +297,9 @@ export class PcMachine {
             }
             this.flushSerial();
             const wait = Math.max(0, (now + next - this.clock.hostNs()) / 1e6);
-            if (wait > 0.5) return Math.min(wait, 50);
+            // Sleep whole milliseconds (host timers are ms-granular and may fire early); closer
+            // deadlines are reached by skipping ahead.
+            if (wait >= 1) return Math.min(Math.ceil(wait), 50);
             this.clock.skipTo(now + next);
             continue;
           }
