@@ -233,31 +233,7 @@ export function farReturn(cpu: Cpu, bytes: number): void {
     cpu.adjustEsp(2 * w + bytes);
     return;
   }
-  const rpl = cs & 3;
-  if ((cs & 0xfffc) === 0) cpu.raiseGP(0);
-  if (rpl < cpu.cpl) cpu.raiseGP(cs & 0xfffc);
-  readDescriptor(cpu, cs);
-  const lo = desc.lo, hi = desc.hi;
-  if (!isCode(hi)) cpu.raiseGP(cs & 0xfffc);
-  if (isConforming(hi) ? dplOf(hi) > rpl : dplOf(hi) !== rpl) cpu.raiseGP(cs & 0xfffc);
-  if (!(hi & DESC_PRESENT)) cpu.raiseWithCode(EXC_NP, cs & 0xfffc);
-  if (rpl > cpu.cpl) {
-    const esp = o32 ? cpu.peek32(2 * w + bytes) : cpu.peek16(2 * w + bytes);
-    const ss = (o32 ? cpu.peek32(3 * w + bytes) : cpu.peek16(3 * w + bytes)) & 0xffff;
-    checkStackSegment(cpu, ss, rpl, EXC_GP);
-    const slo = desc.lo, shi = desc.hi;
-    setSegmentCache(cpu, CS, cs, lo, hi);
-    cpu.eip = eip;
-    cpu.setCpl(rpl);
-    setSegmentCache(cpu, SS, ss, slo, shi);
-    if (cpu.ss32) cpu.reg32[ESP] = (esp + bytes) | 0;
-    else cpu.reg16[ESP << 1] = esp + bytes;
-    nullifyInaccessibleSegments(cpu);
-  } else {
-    setSegmentCache(cpu, CS, cs, lo, hi);
-    cpu.eip = eip;
-    cpu.adjustEsp(2 * w + bytes);
-  }
+  returnToCode(cpu, cs, eip, 2, bytes, null);
 }
 
 /** IRET/IRETD (SDM Vol. 2, IRET; protected-mode return to same or outer privilege). */
@@ -277,6 +253,18 @@ export function iret(cpu: Cpu): void {
   }
   if (cpu.flagsReg & FLAG_NT) cpu.raiseGP(0); // task return: not supported
   if (o32 && flags & FLAG_VM && cpu.cpl === 0) cpu.raiseGP(0); // return to virtual-8086: not supported
+  returnToCode(cpu, cs, eip, 3, 0, flags);
+}
+
+/**
+ * The protected-mode end of RETF and IRET: check the code segment `cs`, then return to it at the
+ * same privilege level or, when its RPL is larger, to the outer level whose SS:ESP follow the
+ * `words`-entry frame (plus `bytes` released by RETF imm16). `flags` (IRET) is applied under the
+ * current privilege's rules; null for none.
+ */
+function returnToCode(cpu: Cpu, cs: number, eip: number, words: number, bytes: number, flags: number | null): void {
+  const o32 = cpu.o32;
+  const w = o32 ? 4 : 2;
   const rpl = cs & 3;
   if ((cs & 0xfffc) === 0) cpu.raiseGP(0);
   if (rpl < cpu.cpl) cpu.raiseGP(cs & 0xfffc);
@@ -286,23 +274,24 @@ export function iret(cpu: Cpu): void {
   if (isConforming(hi) ? dplOf(hi) > rpl : dplOf(hi) !== rpl) cpu.raiseGP(cs & 0xfffc);
   if (!(hi & DESC_PRESENT)) cpu.raiseWithCode(EXC_NP, cs & 0xfffc);
   if (rpl > cpu.cpl) {
-    const esp = o32 ? cpu.peek32(3 * w) : cpu.peek16(3 * w);
-    const ss = (o32 ? cpu.peek32(4 * w) : cpu.peek16(4 * w)) & 0xffff;
+    const at = words * w + bytes;
+    const esp = o32 ? cpu.peek32(at) : cpu.peek16(at);
+    const ss = (o32 ? cpu.peek32(at + w) : cpu.peek16(at + w)) & 0xffff;
     checkStackSegment(cpu, ss, rpl, EXC_GP);
     const slo = desc.lo, shi = desc.hi;
-    cpu.setEflagsChecked(flags, o32);
+    if (flags !== null) cpu.setEflagsChecked(flags, o32);
     setSegmentCache(cpu, CS, cs, lo, hi);
     cpu.eip = eip;
     cpu.setCpl(rpl);
     setSegmentCache(cpu, SS, ss, slo, shi);
-    if (cpu.ss32) cpu.reg32[ESP] = esp;
-    else cpu.reg16[ESP << 1] = esp;
+    if (cpu.ss32) cpu.reg32[ESP] = (esp + bytes) | 0;
+    else cpu.reg16[ESP << 1] = esp + bytes;
     nullifyInaccessibleSegments(cpu);
   } else {
-    cpu.setEflagsChecked(flags, o32);
+    if (flags !== null) cpu.setEflagsChecked(flags, o32);
     setSegmentCache(cpu, CS, cs, lo, hi);
     cpu.eip = eip;
-    cpu.adjustEsp(3 * w);
+    cpu.adjustEsp(words * w + bytes);
   }
 }
 
