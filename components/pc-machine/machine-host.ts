@@ -68,7 +68,6 @@ export class MachineHost {
   private serialFlushQueued = false;
   private fbInFlight = false;
   private fbMode: { width: number; height: number } | null = null;
-  private fbTimer: ReturnType<typeof setInterval> | null = null;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private inHostReset = false;
   private readonly opts: Required<HostOptions>;
@@ -162,7 +161,8 @@ export class MachineHost {
       this.post({ type: 'reset', cause: cause === 'host' ? 'guest-reboot' : cause });
     };
     this.post({ type: 'booted' });
-    this.fbTimer = setInterval(() => this.guard(() => this.pumpFramebuffer()), this.opts.framePollMs);
+    // Runs for the worker's lifetime (the page terminates the worker with the element).
+    setInterval(() => this.guard(() => this.pumpFramebuffer()), this.opts.framePollMs);
     if (start) this.start();
   }
 

@@ -3,7 +3,7 @@ import type { InterruptController } from '../io/irq';
 import type { PhysMemory } from '../memory/phys-memory';
 import type { SavedState } from '../machine/state';
 import {
-  CPU_FAULT, EXC_BP, EXC_BR, EXC_DE, EXC_GP, EXC_MF, EXC_NM, EXC_OF, EXC_UD, TripleFault,
+  CPU_FAULT, EXC_BP, EXC_BR, EXC_DE, EXC_DF, EXC_MF, EXC_NM, EXC_OF, EXC_PF, EXC_UD, TripleFault, isContributory,
 } from './exceptions';
 import { Fpu } from './fpu/fpu';
 import type { FpuHost } from './fpu/fpu-host';
@@ -28,6 +28,9 @@ export interface CpuHost {
   /** FERR# (x87 error with CR0.NE=0) raises IRQ13. */
   fpuError?(): void;
 }
+
+/** `delivering` value while an external interrupt (not an exception) is being delivered. */
+const DELIVERING_EXTERNAL = 256;
 
 /** Why `run()` returned before executing its budget. */
 export const STOP_NONE = 0;
@@ -797,7 +800,7 @@ export class Cpu extends Mmu implements FpuHost {
     this.halted = false;
     this.instrStart = this.eip;
     try {
-      this.delivering = 256;
+      this.delivering = DELIVERING_EXTERNAL;
       pm.deliverInterrupt(this, vector, false, -1);
       this.delivering = -1;
     } catch (e) {
@@ -820,14 +823,13 @@ export class Cpu extends Mmu implements FpuHost {
     this.onException?.(vector, code, this.instrStart);
     for (;;) {
       const prev = this.delivering;
-      if (prev >= 0 && prev !== 256) {
-        if (prev === 8) {
+      if (prev >= 0 && prev !== DELIVERING_EXTERNAL) {
+        if (prev === EXC_DF) {
           this.tripleFault();
           return;
         }
-        const contributory = (v: number) => v === 0 || (v >= 10 && v <= 13);
-        if ((contributory(prev) && contributory(vector)) || (prev === 14 && (vector === 14 || contributory(vector)))) {
-          vector = 8;
+        if ((isContributory(prev) && isContributory(vector)) || (prev === EXC_PF && (vector === EXC_PF || isContributory(vector)))) {
+          vector = EXC_DF;
           code = 0;
         }
       }
@@ -840,7 +842,7 @@ export class Cpu extends Mmu implements FpuHost {
         if (e !== CPU_FAULT) throw e;
         vector = this.excVector;
         code = this.excHasErrorCode ? this.excErrorCode : -1;
-        if (this.delivering === 8 && vector !== 8) {
+        if (this.delivering === EXC_DF && vector !== EXC_DF) {
           this.tripleFault();
           return;
         }
@@ -1237,10 +1239,7 @@ export class Cpu extends Mmu implements FpuHost {
         }
         return;
       }
-      case 0x90:
-        if (this.rep === 1) {
-          // PAUSE: a spin-wait hint; nothing to do.
-        }
+      case 0x90: // NOP, and PAUSE (F3 90): a spin-wait hint
         return;
       case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: {
         const r = op & 7;
@@ -1648,7 +1647,6 @@ export class Cpu extends Mmu implements FpuHost {
   /** Group 5: INC/DEC/CALL/CALLF/JMP/JMPF/PUSH Ev (FF). */
   private group5(modrm: number): void {
     const sub = (modrm >> 3) & 7;
-    const r32 = this.reg32;
     switch (sub) {
       case 0: case 1: {
         if (this.o32) {
@@ -1687,7 +1685,6 @@ export class Cpu extends Mmu implements FpuHost {
       case 6:
         if (this.o32) this.push32(this.readE32(modrm));
         else this.push16(this.readE16(modrm));
-        void r32;
         return;
       default:
         this.undefinedOpcode();
@@ -1843,6 +1840,3 @@ export class Cpu extends Mmu implements FpuHost {
   }
 }
 
-// Keep otherwise-unused imports referenced for readers of the flag table above.
-void FLAG_AC; void FLAG_AF; void FLAG_DF; void FLAG_ID; void FLAG_IOPL; void FLAG_NT; void FLAG_TF; void FLAG_OF;
-void EXC_GP; void ESI; void EDI;

@@ -16,11 +16,6 @@ export const EXC_PF = 14; // page fault
 export const EXC_MF = 16; // x87 floating-point error
 export const EXC_AC = 17; // alignment check
 
-/** Exceptions that push an error code (SDM 6.13). */
-export function pushesErrorCode(vector: number): boolean {
-  return vector === EXC_DF || (vector >= EXC_TS && vector <= EXC_PF) || vector === EXC_AC;
-}
-
 /** Contributory exceptions for the double-fault rules (SDM 6.15, Table 6-5). */
 export function isContributory(vector: number): boolean {
   return vector === EXC_DE || (vector >= EXC_TS && vector <= EXC_GP);
@@ -41,6 +36,3 @@ export class TripleFault extends Error {
     super(`triple fault at EIP 0x${(eip >>> 0).toString(16)}`);
   }
 }
-
-/** The CPU met an encoding it does not implement (reported as #UD to the guest). */
-export const UD_UNIMPLEMENTED_LOG_LIMIT = 32;

@@ -144,11 +144,8 @@ class Emitter {
 /** Decoder over the bytes of one page of guest code. */
 class CodeReader {
   pos: number;
-  constructor(readonly u8: Uint8Array, start: number, readonly end: number) {
+  constructor(readonly u8: Uint8Array, start: number) {
     this.pos = start;
-  }
-  get ok(): boolean {
-    return this.pos <= this.end;
   }
   u8n(): number {
     return this.u8[this.pos++];
@@ -829,7 +826,7 @@ function compilePass(
   const pageEnd = (phys | 0xfff) - 15; // leave room so an instruction never reads past the page
   const followJumps = cpu.csBase === 0;
   const pageLin = eip & ~0xfff; // with CS base 0, EIP is the linear address
-  const rd = new CodeReader(cpu.u8, phys, pageEnd);
+  const rd = new CodeReader(cpu.u8, phys);
   const e = new Emitter();
   const loopTargets = new Set<number>();
   /** Instruction start → case label, for the instructions compiled so far. */

@@ -1,4 +1,4 @@
-import { PhysMemory, PAGE_MMIO } from '../memory/phys-memory';
+import { PhysMemory } from '../memory/phys-memory';
 import { CPU_FAULT, EXC_GP, EXC_PF } from './exceptions';
 import { LazyFlags } from './flags';
 import {
@@ -364,14 +364,6 @@ export class Mmu extends LazyFlags {
     if ((last >>> 12) !== (lin >>> 12) && !this.tlbW[last >>> 12]) this.translate(last, true, user);
   }
 
-  /** Fault now if a read of [lin, lin+len) would fault. */
-  checkRead(lin: number, len: number): void {
-    const user = this.cpl === 3;
-    const last = (lin + len - 1) | 0;
-    if (!this.tlbR[lin >>> 12]) this.translate(lin, false, user);
-    if ((last >>> 12) !== (lin >>> 12) && !this.tlbR[last >>> 12]) this.translate(last, false, user);
-  }
-
   // --- Supervisor-level ("system") accesses: descriptor tables, TSS, done at any CPL ---
 
   sysRead32(lin: number): number {
@@ -417,13 +409,9 @@ export class Mmu extends LazyFlags {
     const vpn = lin >>> 12;
     let e = this.tlbR[vpn];
     if (!e) {
-      const phys = this.translate(lin, false, this.cpl === 3);
+      this.translate(lin, false, this.cpl === 3);
       e = this.tlbR[vpn];
-      if (!e) {
-        // Executing from MMIO/unmapped memory: not supported as code.
-        if (this.mem.pageBacking[phys >>> 12] === PAGE_MMIO) this.raiseGP(0);
-        this.raiseGP(0);
-      }
+      if (!e) this.raiseGP(0); // code in MMIO or unmapped memory is not supported
     }
     this.fetchVpn = vpn;
     this.fetchBacking = e ^ 1;

@@ -7,7 +7,7 @@ import type { Cpu } from './cpu';
 import { REG8 } from './cpu';
 import { EXC_UD } from './exceptions';
 import {
-  descriptorBase, descriptorLimit, desc, loadFarPointer, loadSegment, popSegment, readDescriptor,
+  descriptorBase, descriptorLimit, desc, loadFarPointer, popSegment, readDescriptor,
 } from './protected-mode';
 import {
   CR0_ET, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PSE, CR4_TSD, EAX, EBX, ECX, EDX, FLAG_VM, FLAG_ZF, FS, GS, SS,
@@ -567,4 +567,3 @@ function group7(cpu: Cpu, modrm: number): void {
   }
 }
 
-void loadSegment;

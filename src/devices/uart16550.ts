@@ -77,7 +77,6 @@ export const UART_LSR_BI = 0x10;
 export const UART_LSR_THRE = 0x20;
 export const UART_LSR_TEMT = 0x40;
 export const UART_LSR_FIFOE = 0x80;
-const UART_LSR_ERRORS = UART_LSR_OE | UART_LSR_PE | UART_LSR_FE | UART_LSR_BI;
 
 // MSR.
 export const UART_MSR_DCTS = 0x01;

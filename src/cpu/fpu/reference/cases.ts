@@ -14,7 +14,6 @@ import {
   cwFor,
   extHexOfDouble,
   hexDouble,
-  off,
   type CaseSpec,
 } from './case-builder';
 
