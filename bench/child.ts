@@ -103,7 +103,7 @@ async function runEmulator(cfg: ChildConfig, workloads: Workload[]): Promise<voi
   const bootBefore = driver.counters();
   const t0 = performance.now();
   try {
-    driver.start(
+    await driver.start(
       (text) => console_.feed(text),
       (reason) => console_.close(reason),
     );

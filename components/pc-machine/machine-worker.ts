@@ -6,6 +6,7 @@
 
 import { MachineConfigError, PcMachine } from '../../src/machine/pc';
 import { BootImageError } from '../../src/boot/bzimage';
+import { inflateInitrds } from '../../src/boot/initrd';
 import { MachineHost } from './machine-host';
 import type { FromWorker, ToWorker } from './protocol';
 
@@ -20,8 +21,21 @@ const host = new MachineHost(
   },
 );
 
+/**
+ * Messages are handled strictly in order. A boot first inflates gzip initrds on the host
+ * (src/boot/initrd.ts), which is asynchronous, so later messages wait in this chain.
+ */
+let inbox: Promise<void> = Promise.resolve();
+
+async function prepare(msg: ToWorker): Promise<ToWorker> {
+  if (msg.type !== 'boot') return msg;
+  const initrd = await inflateInitrds(msg.config.initrd.map((b) => new Uint8Array(b)));
+  return { ...msg, config: { ...msg.config, initrd: initrd.map((b) => b.buffer as ArrayBuffer) } };
+}
+
 scope.addEventListener('message', (event: MessageEvent<ToWorker>) => {
-  host.handle(event.data);
+  const msg = event.data;
+  inbox = inbox.then(() => prepare(msg)).then((m) => host.handle(m)).catch((err: unknown) => host.fail(err));
 });
 
 scope.addEventListener('messageerror', () => {

@@ -8,6 +8,8 @@ import {
   BOOT_GDT_ADDRESS,
   BOOT_PARAMS_ADDRESS,
   CMDLINE_ADDRESS,
+  SETUP_DATA_ADDRESS,
+  SETUP_RNG_SEED,
   concatenateInitrds,
   loadLinux,
 } from './linux-loader';
@@ -172,6 +174,34 @@ describe('loadLinux placement limits and errors', () => {
     const mem = new PhysMemory({ ramBytes: 16 * MiB });
     expect(() => loadLinux(mem, { kernel: initramfs, initrds: [], cmdline: '', framebuffer: null })).toThrow(BootImageError);
     expect(mem.read32(0x100000)).toBe(0);
+  });
+});
+
+describe('loadLinux with an RNG seed', () => {
+  it('links one SETUP_RNG_SEED setup_data entry from boot_params (boot.rst, "setup_data")', () => {
+    const mem = new PhysMemory({ ramBytes: 64 * MiB });
+    const seed = new Uint8Array(32).map((_, i) => 0xa0 + i);
+    const entry = loadLinux(mem, { kernel, initrds: [], cmdline: 'x', framebuffer: null, rngSeed: seed });
+    const at = readU32(mem, BOOT_PARAMS_ADDRESS + SETUP_HEADER.SETUP_DATA);
+    expect(at).toBe(SETUP_DATA_ADDRESS);
+    expect(readU32(mem, BOOT_PARAMS_ADDRESS + SETUP_HEADER.SETUP_DATA + 4)).toBe(0); // high half of the u64
+    expect([readU32(mem, at), readU32(mem, at + 4)]).toEqual([0, 0]); // next: end of the list
+    expect(readU32(mem, at + 8)).toBe(SETUP_RNG_SEED);
+    expect(readU32(mem, at + 12)).toBe(32);
+    expect(Array.from(mem.readBytes(at + 16, 32))).toEqual(Array.from(seed));
+    expect(entry.layout.setupData).toEqual({ address: SETUP_DATA_ADDRESS, size: 48 });
+    // clear of the command line (at most cmdline_size bytes + NUL) and of the EBDA
+    expect(CMDLINE_ADDRESS + header.cmdlineSize + 1).toBeLessThanOrEqual(SETUP_DATA_ADDRESS);
+    expect(SETUP_DATA_ADDRESS + 48).toBeLessThan(0x9fc00);
+  });
+
+  it('leaves setup_data empty without a seed and rejects an oversized one', () => {
+    const mem = new PhysMemory({ ramBytes: 64 * MiB });
+    const entry = loadLinux(mem, { kernel, initrds: [], cmdline: 'x', framebuffer: null });
+    expect(readU32(mem, BOOT_PARAMS_ADDRESS + SETUP_HEADER.SETUP_DATA)).toBe(0);
+    expect(entry.layout.setupData).toBeNull();
+    expect(() => loadLinux(mem, { kernel, initrds: [], cmdline: 'x', framebuffer: null, rngSeed: new Uint8Array(65) }))
+      .toThrow(/RNG seed too long: 65 bytes/);
   });
 });
 

@@ -7,7 +7,7 @@
 import type { PhysMemory } from '../memory/phys-memory';
 import { BootImageError } from './boot-error';
 import { buildBootParams, EBDA_START, HIGH_MEMORY_START, type FramebufferInfo } from './boot-params';
-import { parseBzImage, type BzImage } from './bzimage';
+import { parseBzImage, SETUP_HEADER, type BzImage } from './bzimage';
 
 /** Guest-physical layout of what the loader writes below 640 KiB. */
 export const BOOT_GDT_ADDRESS = 0x1000;
@@ -15,6 +15,14 @@ export const BOOT_GDT_ADDRESS = 0x1000;
 export const BOOT_STACK_TOP = 0x10000;
 export const BOOT_PARAMS_ADDRESS = 0x10000;
 export const CMDLINE_ADDRESS = 0x20000;
+/** The setup_data list (one SETUP_RNG_SEED entry), after the longest command line a kernel accepts. */
+export const SETUP_DATA_ADDRESS = 0x21000;
+/** setup_data types (arch/x86/include/uapi/asm/bootparam.h). */
+export const SETUP_RNG_SEED = 9;
+/** Size of the setup_data header: next (u64), type (u32), len (u32). */
+const SETUP_DATA_HEADER = 16;
+/** Longest RNG seed passed; the kernel credits 8 bits per byte when it trusts the bootloader. */
+export const MAX_RNG_SEED_BYTES = 64;
 /** The protected-mode kernel is loaded at 1 MiB (boot.rst, "Loading the rest of the kernel"). */
 export const KERNEL_LOAD_ADDRESS = HIGH_MEMORY_START;
 /** Initrds are placed on a page boundary. */
@@ -47,6 +55,13 @@ export interface LoadLinuxOptions {
   initrds: Uint8Array[];
   cmdline: string;
   framebuffer: FramebufferInfo | null;
+  /**
+   * Entropy for the kernel's RNG, passed as a SETUP_RNG_SEED setup_data entry (boot.rst,
+   * "setup_data"; protocol 2.09+). With `random.trust_bootloader=on` the kernel's CRNG is ready at
+   * once instead of deriving keys from an empty pool for every random number until jitter entropy
+   * arrives. Omitted or empty: none.
+   */
+  rngSeed?: Uint8Array;
 }
 
 export interface LinuxEntry {
@@ -73,6 +88,7 @@ export interface LinuxEntry {
     kernelRuntime: { address: number; size: number };
     initrd: { address: number; size: number } | null;
     cmdline: { address: number; size: number };
+    setupData: { address: number; size: number } | null;
   };
   image: BzImage;
 }
@@ -168,6 +184,17 @@ export function loadLinux(mem: PhysMemory, options: LoadLinuxOptions): LinuxEntr
     ramdisk: initrdLayout,
     framebuffer: options.framebuffer,
   });
+  const seed = options.rngSeed ?? new Uint8Array(0);
+  if (seed.length > MAX_RNG_SEED_BYTES) throw new BootImageError(`RNG seed too long: ${seed.length} bytes (at most ${MAX_RNG_SEED_BYTES})`);
+  if (seed.length) {
+    const entry = new Uint8Array(SETUP_DATA_HEADER + seed.length);
+    const view = new DataView(entry.buffer);
+    view.setUint32(8, SETUP_RNG_SEED, true); // next = 0 (u64 at 0): the list has one entry
+    view.setUint32(12, seed.length, true);
+    entry.set(seed, SETUP_DATA_HEADER);
+    mem.writeBytes(SETUP_DATA_ADDRESS, entry);
+    new DataView(bootParams.buffer, bootParams.byteOffset).setUint32(SETUP_HEADER.SETUP_DATA, SETUP_DATA_ADDRESS, true);
+  }
   mem.writeBytes(BOOT_PARAMS_ADDRESS, bootParams);
 
   // GDT: two null descriptors, then __BOOT_CS and __BOOT_DS.
@@ -198,6 +225,7 @@ export function loadLinux(mem: PhysMemory, options: LoadLinuxOptions): LinuxEntr
       kernelRuntime: { address: runtimeAddress, size: header.initSize },
       initrd: initrdLayout,
       cmdline: { address: CMDLINE_ADDRESS, size: cmdlineWithNul.length },
+      setupData: seed.length ? { address: SETUP_DATA_ADDRESS, size: SETUP_DATA_HEADER + seed.length } : null,
     },
     image,
   };

@@ -115,7 +115,7 @@ function describeHalt(reason: HaltReason): string {
 }
 
 async function runConsole(opts: CliOptions): Promise<number> {
-  const machine = new PcMachine(opts.config);
+  const machine = await PcMachine.create(opts.config);
   const stdin = process.stdin;
   const out = process.stdout;
   return new Promise<number>((resolveExit) => {
@@ -161,7 +161,7 @@ async function runConsole(opts: CliOptions): Promise<number> {
 }
 
 async function runExec(opts: CliOptions): Promise<number> {
-  const machine = new PcMachine(opts.config);
+  const machine = await PcMachine.create(opts.config);
   const session = new ConsoleSession((text) => machine.sendSerial(text));
   let halted: HaltReason | null = null;
   machine.onSerial = (bytes) => session.feed(bytes);

@@ -5,6 +5,7 @@
  */
 import { loadLinux } from '../boot/linux-loader';
 import { parseBzImage } from '../boot/bzimage';
+import { inflateInitrds } from '../boot/initrd';
 import { Cpu } from '../cpu/cpu';
 import { CPU_FAULT } from '../cpu/exceptions';
 import { CmosRtc } from '../devices/cmos-rtc';
@@ -39,6 +40,8 @@ export const TSC_HZ = 1_000_000_000;
 const MAX_SLICE_NS = 1_000_000;
 /** Host time one `runSlice` call may use before yielding (ms). */
 const SLICE_HOST_MS = 12;
+/** Bytes of fresh entropy handed to the kernel at each boot (256 bits: enough to seed its CRNG). */
+const RNG_SEED_BYTES = 32;
 
 export type ResetCause = 'guest-reboot' | 'triple-fault' | 'host';
 
@@ -115,6 +118,16 @@ export class PcMachine {
   private startHostMs = 0;
   private readonly hostNowMs: () => number;
 
+  /**
+   * Create a machine, first inflating gzip-compressed initrds on the host (see
+   * src/boot/initrd.ts): the guest then copies its initramfs instead of decompressing it, which
+   * is most of an emulated boot. `new PcMachine(config)` leaves the initrds as they are.
+   */
+  static async create(config: MachineConfig): Promise<PcMachine> {
+    validateConfig(config);
+    return new PcMachine({ ...config, initrd: await inflateInitrds(config.initrd) });
+  }
+
   constructor(config: MachineConfig) {
     validateConfig(config);
     parseBzImage(config.kernel); // a clear BootImageError before anything is allocated
@@ -178,6 +191,7 @@ export class PcMachine {
       kernel: this.config.kernel,
       initrds: this.config.initrd,
       cmdline: machineCmdline(this.config.cmdline),
+      rngSeed: this.bootRngSeed(),
       framebuffer: fb
         ? { base: fb.base, width: fb.width, height: fb.height, stride: fb.stride }
         : null,
@@ -189,6 +203,15 @@ export class PcMachine {
     cpu.reg32.set([r.eax, r.ecx, r.edx, r.ebx, r.esp, r.ebp, r.esi, r.edi]);
     cpu.eip = r.eip;
     cpu.setEflags(r.eflags);
+  }
+
+  /** The RNG seed for this boot: the configured one, a fixed one (deterministic) or fresh entropy. */
+  private bootRngSeed(): Uint8Array {
+    if (this.config.rngSeed) return this.config.rngSeed;
+    const seed = new Uint8Array(RNG_SEED_BYTES);
+    if (this.config.timeMode === 'deterministic') seed.forEach((_, i) => (seed[i] = i));
+    else globalThis.crypto.getRandomValues(seed);
+    return seed;
   }
 
   // --- Host side ---

@@ -15,7 +15,7 @@ export interface BootedGuest {
 
 /** Boot the default guest and wait for its first shell prompt. */
 export async function bootGuest(overrides: Partial<MachineConfig> = {}, timeoutMs = 240_000): Promise<BootedGuest> {
-  const machine = new PcMachine({
+  const machine = await PcMachine.create({
     memoryMiB: 64,
     kernel: readImage('bzImage'),
     initrd: [readImage('initramfs.cpio.gz')],

@@ -21,6 +21,12 @@ export interface MachineConfig {
    * 'deterministic': emulated time is derived from the instruction count (tests).
    */
   timeMode?: 'realtime' | 'deterministic';
+  /**
+   * Seed for the guest kernel's random number generator, handed over at each boot the way a
+   * bootloader does (up to 64 bytes). Default: 32 fresh bytes from `crypto.getRandomValues` per
+   * boot in realtime mode, a fixed seed in deterministic mode.
+   */
+  rngSeed?: Uint8Array;
 }
 
 export type HaltReason =
