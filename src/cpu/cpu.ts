@@ -543,17 +543,14 @@ export class Cpu extends Mmu implements FpuHost {
         const c = count & (bits - 1);
         r = c ? ((a << c) | ((a & mask) >>> (bits - c))) & mask : a;
         cf = r & 1;
-        this.materializeFlags();
-        this.flagsReg = (this.flagsReg & ~(FLAG_CF | FLAG_OF)) | cf | ((((r >>> sign) & 1) ^ cf) << 11);
+        this.setCarryOverflow(cf, ((r >>> sign) & 1) ^ cf);
         return r;
       }
       case 1: { // ROR
         const c = count & (bits - 1);
         r = c ? (((a & mask) >>> c) | (a << (bits - c))) & mask : a;
         cf = (r >>> sign) & 1;
-        const of = cf ^ ((r >>> (sign - 1)) & 1);
-        this.materializeFlags();
-        this.flagsReg = (this.flagsReg & ~(FLAG_CF | FLAG_OF)) | cf | (of << 11);
+        this.setCarryOverflow(cf, cf ^ ((r >>> (sign - 1)) & 1));
         return r;
       }
       case 2: { // RCL
@@ -565,8 +562,7 @@ export class Cpu extends Mmu implements FpuHost {
           r = ((r << 1) | cf) & mask;
           cf = out;
         }
-        this.materializeFlags();
-        this.flagsReg = (this.flagsReg & ~(FLAG_CF | FLAG_OF)) | cf | ((((r >>> sign) & 1) ^ cf) << 11);
+        this.setCarryOverflow(cf, ((r >>> sign) & 1) ^ cf);
         return r;
       }
       case 3: { // RCR
@@ -579,8 +575,7 @@ export class Cpu extends Mmu implements FpuHost {
           r = ((r >>> 1) | (cf << sign)) & mask;
           cf = out;
         }
-        this.materializeFlags();
-        this.flagsReg = (this.flagsReg & ~(FLAG_CF | FLAG_OF)) | cf | (of << 11);
+        this.setCarryOverflow(cf, of);
         return r;
       }
       case 4:
@@ -753,8 +748,10 @@ export class Cpu extends Mmu implements FpuHost {
         this.acceptExternalInterrupt();
       }
       this.instrStart = this.eip;
-      // Blocks are looked up only where one can start: at branch targets (and right after a
-      // block, where the interpreter took over for one instruction).
+      // Blocks are looked up only where one can start: at branch targets, right after a block
+      // (where the interpreter takes over for an instruction blocks do not cover) and right
+      // after such an instruction (where the next block starts).
+      let resume = false;
       if (jit && this.branched && this.cs32) {
         this.branched = false;
         const lin = (this.csBase + this.eip) | 0;
@@ -768,6 +765,7 @@ export class Cpu extends Mmu implements FpuHost {
             this.branched = true;
             continue;
           }
+          resume = true;
         } else if (++cache.heat[slot] >= threshold && phys < this.mem.ramBytes) {
           cache.heat[slot] = 0;
           const fn = cache.compile(phys);
@@ -780,6 +778,7 @@ export class Cpu extends Mmu implements FpuHost {
       }
       this.execute();
       this.icount++;
+      if (resume) this.branched = true;
       if (this.halted || this.stopRequested) return;
     }
   }

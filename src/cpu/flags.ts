@@ -171,9 +171,15 @@ export class LazyFlags {
     this.flagsReg = (this.flagsReg & ~mask) | (value & mask);
   }
 
+  /** CF only (BT/BTS/..., CLC/STC/CMC): the other arithmetic flags stay as they are, lazy or not. */
   setCF(on: boolean | number): void {
-    this.materializeFlags();
-    if (on) this.flagsReg |= FLAG_CF;
-    else this.flagsReg &= ~FLAG_CF;
+    this.flagsReg = on ? this.flagsReg | FLAG_CF : this.flagsReg & ~FLAG_CF;
+    this.lazyMask &= ~FLAG_CF;
+  }
+
+  /** CF and OF (0 or 1) only, as rotates write them; the other arithmetic flags stay as they are. */
+  setCarryOverflow(cf: number, of: number): void {
+    this.flagsReg = (this.flagsReg & ~(FLAG_CF | FLAG_OF)) | cf | (of << 11);
+    this.lazyMask &= ~(FLAG_CF | FLAG_OF);
   }
 }

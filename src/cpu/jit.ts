@@ -20,6 +20,7 @@
  * recorded for any later reader.
  */
 import type { Cpu } from './cpu';
+import { FLAG_DF } from './registers';
 
 /** Direct-mapped table of compiled blocks. */
 const TABLE_BITS = 16;
@@ -264,11 +265,16 @@ type Step = 'continue' | 'end' | 'stop' | 'branch';
 function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: () => number): Step {
   let seg = -1;
   let rep = 0;
+  let o16 = false;
+  let lock = false;
   let op = rd.u8n();
-  // Segment overrides FS/GS (thread-local storage, per-CPU data) and DS/ES/SS/CS; REP.
+  // Segment overrides FS/GS (thread-local storage, per-CPU data) and DS/ES/SS/CS; REP; the
+  // operand-size prefix; LOCK (one CPU, so every read-modify-write is already atomic).
   for (;;) {
     if (op === 0xf3) rep = 1;
     else if (op === 0xf2) rep = 2;
+    else if (op === 0x66) o16 = true;
+    else if (op === 0xf0) lock = true;
     else if (op === 0x64) seg = 4;
     else if (op === 0x65) seg = 5;
     else if (op === 0x26) seg = 0;
@@ -280,7 +286,10 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
   }
   // REP/REPNE only in front of string instructions.
   if (rep && !(op >= 0xa4 && op <= 0xaf && op !== 0xa8 && op !== 0xa9)) return 'stop';
+  // LOCK only in front of a read-modify-write of memory (else #UD, which the interpreter raises).
+  if (lock && !(rd.u8[rd.pos] < 0xc0 && isLockable(op, rd.u8[rd.pos]))) return 'stop';
   const fault = () => e.emit(`cpu.instrStart = ${eip | 0};`);
+  if (o16) return rep ? 'stop' : compileOperandSize16(e, rd, op, seg, fault);
   switch (op) {
     // ALU Ev,Gv / Gv,Ev / eAX,Iz (32-bit) and Eb,Gb / Gb,Eb / AL,Ib (8-bit)
     case 0x00: case 0x08: case 0x10: case 0x18: case 0x20: case 0x28: case 0x30: case 0x38:
@@ -455,9 +464,41 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     }
     case 0x87: {
       const modrm = rd.u8n();
-      if (modrm < 0xc0) return 'stop';
+      const g = `r[${(modrm >> 3) & 7}]`;
       const t = e.t();
-      e.emit(`const ${t} = r[${modrm & 7}]; r[${modrm & 7}] = r[${(modrm >> 3) & 7}]; r[${(modrm >> 3) & 7}] = ${t};`);
+      if (modrm >= 0xc0) {
+        e.emit(`const ${t} = r[${modrm & 7}]; r[${modrm & 7}] = ${g}; ${g} = ${t};`);
+        return 'continue';
+      }
+      const ea = e.t();
+      e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+      fault();
+      e.emit(`const ${t} = cpu.rmw32(${ea}); cpu.write32(${ea}, ${g}); ${g} = ${t};`);
+      return 'continue';
+    }
+    case 0xfc:
+      e.emit(`cpu.flagsReg &= ${~FLAG_DF};`);
+      return 'continue';
+    case 0xfd:
+      e.emit(`cpu.flagsReg |= ${FLAG_DF};`);
+      return 'continue';
+    case 0xfe: {
+      const modrm = rd.u8n();
+      const sub = (modrm >> 3) & 7;
+      if (sub > 1) return 'stop';
+      const a = e.t(), r = e.t();
+      const delta = sub ? '- 1' : '+ 1';
+      if (modrm >= 0xc0) {
+        const m = `r8[${REG8_INDEX[modrm & 7]}]`;
+        e.emit(`const ${a} = ${m}, ${r} = (${a} ${delta}) & 0xff; ${m} = ${r};`);
+      } else {
+        const ea = e.t();
+        e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+        fault();
+        e.emit(`const ${a} = cpu.rmw8(${ea}), ${r} = (${a} ${delta}) & 0xff; cpu.write8(${ea}, ${r});`);
+      }
+      e.emit(`cpu.setFlagsIncDec(${a}, ${r}, 7, ${sub === 1});`);
+      e.flags = null;
       return 'continue';
     }
     case 0x88: {
@@ -557,6 +598,12 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
       const sop = (modrm >> 3) & 7;
       const bits = op & 1 ? 32 : 8;
       const c = e.t();
+      if (modrm >= 0xc0 && bits === 32 && op !== 0xd3 && sop !== 2 && sop !== 3) {
+        // by a constant: inline (RCL/RCR, rare, go through cpu.shift)
+        const count = op === 0xc1 ? rd.u8n() & 31 : 1;
+        if (count !== 0) emitShiftConst32(e, sop, `r[${modrm & 7}]`, count);
+        return 'continue';
+      }
       if (modrm >= 0xc0) {
         const m = bits === 32 ? `r[${modrm & 7}]` : `r8[${REG8_INDEX[modrm & 7]}]`;
         const count = op <= 0xc1 ? String(rd.u8n() & 31) : op <= 0xd1 ? '1' : '(r8[4] & 31)';
@@ -643,6 +690,21 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
         e.flags = { kind: 'logic', a: r, b: r, r };
         return 'continue';
       }
+      if (sub >= 4) {
+        // MUL/IMUL/DIV/IDIV EDX:EAX by r/m32 (#DE from div32 unwinds like any fault)
+        const src = modrmRead32(e, rd, modrm, seg, fault);
+        if (sub >= 6) {
+          fault();
+          e.emit(`cpu.div32(${src}, ${sub === 7});`);
+        } else {
+          const lo = e.t();
+          e.emit(`const ${lo} = cpu.mul32(r[0], ${src}, ${sub === 5}); r[0] = ${lo}; r[2] = cpu.mulHigh;`);
+          const carry = sub === 4 ? 'cpu.mulHigh !== 0' : `cpu.mulHigh !== (${lo} >> 31)`;
+          e.emit(`{ const o = ${carry} ? 1 : 0; cpu.setFlagsResultWith(${lo}, 31, o, o); }`);
+        }
+        e.flags = null;
+        return 'continue';
+      }
       if ((sub === 2 || sub === 3) && modrm >= 0xc0) {
         const m = `r[${modrm & 7}]`;
         if (sub === 2) e.emit(`${m} = ~${m};`);
@@ -698,6 +760,117 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     default:
       return 'stop';
   }
+}
+
+/** Opcodes that accept LOCK with a memory destination (SDM Vol. 2, LOCK), given the ModRM byte. */
+function isLockable(op: number, modrm: number): boolean {
+  const sub = (modrm >> 3) & 7;
+  if (op < 0x40) return (op & 7) < 2 && op !== 0x38 && op !== 0x39; // ALU Eb,Gb / Ev,Gv except CMP
+  switch (op) {
+    case 0x80: case 0x81: case 0x83: return sub !== 7;
+    case 0x86: case 0x87: return true;
+    case 0xf6: case 0xf7: return sub === 2 || sub === 3;
+    case 0xfe: case 0xff: return sub < 2;
+    default: return false;
+  }
+}
+
+/**
+ * 16-bit operand forms (0x66 prefix) of the moves, compares and tests that 32-bit kernels and
+ * C code use on `short` fields. Registers are the low words, `r16[reg << 1]`.
+ */
+function compileOperandSize16(e: Emitter, rd: CodeReader, op: number, seg: number, fault: () => void): Step {
+  const read16 = (modrm: number) => {
+    if (modrm >= 0xc0) return `r16[${(modrm & 7) << 1}]`;
+    const ea = eaExpr(rd, modrm, seg);
+    fault();
+    const v = e.t();
+    e.emit(`const ${v} = cpu.read16(${ea});`);
+    return v;
+  };
+  switch (op) {
+    case 0x89: { // MOV Ew, Gw
+      const modrm = rd.u8n();
+      const g = `r16[${((modrm >> 3) & 7) << 1}]`;
+      if (modrm >= 0xc0) e.emit(`r16[${(modrm & 7) << 1}] = ${g};`);
+      else {
+        const ea = eaExpr(rd, modrm, seg);
+        fault();
+        e.emit(`cpu.write16(${ea}, ${g});`);
+      }
+      return 'continue';
+    }
+    case 0x8b: { // MOV Gw, Ew
+      const modrm = rd.u8n();
+      const src = read16(modrm);
+      e.emit(`r16[${((modrm >> 3) & 7) << 1}] = ${src};`);
+      return 'continue';
+    }
+    case 0xc7: { // MOV Ew, Iw
+      const modrm = rd.u8n();
+      if (modrm >= 0xc0) {
+        e.emit(`r16[${(modrm & 7) << 1}] = ${rd.u8n() | (rd.u8n() << 8)};`);
+        return 'continue';
+      }
+      const ea = eaExpr(rd, modrm, seg);
+      fault();
+      e.emit(`cpu.write16(${ea}, ${rd.u8n() | (rd.u8n() << 8)});`);
+      return 'continue';
+    }
+    case 0x85: { // TEST Ew, Gw
+      const modrm = rd.u8n();
+      const src = read16(modrm);
+      e.emit(`cpu.setFlagsLogic(${src} & r16[${((modrm >> 3) & 7) << 1}], 15);`);
+      e.flags = null;
+      return 'continue';
+    }
+    case 0x39: case 0x3b: { // CMP Ew, Gw / CMP Gw, Ew
+      const modrm = rd.u8n();
+      const m = read16(modrm);
+      const g = `r16[${((modrm >> 3) & 7) << 1}]`;
+      e.emit(op === 0x39 ? `cpu.alu(7, ${m}, ${g}, 15);` : `cpu.alu(7, ${g}, ${m}, 15);`);
+      e.flags = null;
+      return 'continue';
+    }
+    case 0x81: case 0x83: { // CMP Ew, Iw/Ib only
+      const modrm = rd.u8n();
+      if (((modrm >> 3) & 7) !== 7) return 'stop';
+      const m = read16(modrm);
+      const imm = (op === 0x83 ? rd.s8() : rd.u8n() | (rd.u8n() << 8)) & 0xffff;
+      e.emit(`cpu.alu(7, ${m}, ${imm}, 15);`);
+      e.flags = null;
+      return 'continue';
+    }
+    default:
+      return 'stop';
+  }
+}
+
+/** Shift or rotate of a 32-bit register by a constant 1..31 (not RCL/RCR), flags as cpu.shift sets them. */
+function emitShiftConst32(e: Emitter, sop: number, m: string, c: number): void {
+  const v = e.t(), r = e.t();
+  e.emit(`const ${v} = ${m};`);
+  switch (sop) {
+    case 0: // ROL
+      e.emit(`const ${r} = (${v} << ${c}) | (${v} >>> ${32 - c}); ${m} = ${r}; cpu.setCarryOverflow(${r} & 1, (${r} >>> 31) ^ (${r} & 1));`);
+      e.flags = null;
+      return;
+    case 1: // ROR
+      e.emit(`const ${r} = (${v} >>> ${c}) | (${v} << ${32 - c}); ${m} = ${r}; cpu.setCarryOverflow(${r} >>> 31, (${r} >>> 31) ^ ((${r} >>> 30) & 1));`);
+      e.flags = null;
+      return;
+    case 4: case 6: { // SHL
+      e.emit(`const ${r} = ${v} << ${c}; ${m} = ${r}; { const cf = (${v} >>> ${32 - c}) & 1; cpu.setFlagsResultWith(${r}, 31, cf, (${r} >>> 31) ^ cf); }`);
+      break;
+    }
+    case 5: // SHR
+      e.emit(`const ${r} = ${v} >>> ${c}; ${m} = ${r}; cpu.setFlagsResultWith(${r}, 31, (${v} >>> ${c - 1}) & 1, ${v} >>> 31);`);
+      break;
+    default: // SAR
+      e.emit(`const ${r} = ${v} >> ${c}; ${m} = ${r}; cpu.setFlagsResultWith(${r}, 31, (${v} >> ${c - 1}) & 1, 0);`);
+  }
+  // ZF and SF come from the result, as after an addition
+  e.flags = { kind: 'add', a: v, b: '0', r };
 }
 
 function modrmRead32(e: Emitter, rd: CodeReader, modrm: number, seg: number, fault: () => void): string {
