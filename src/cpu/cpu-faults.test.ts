@@ -235,6 +235,45 @@ describe('page faults', () => {
   });
 });
 
+describe('global pages (CR4.PGE)', () => {
+  beforeEach(() => setup(true));
+  const GLOBAL_VA = 0x400000, LOCAL_VA = 0x401000;
+  const FRAME_A = 0x300000, FRAME_B = 0x301000;
+
+  it('keep their TLB entries across a CR3 write; a CR4 write drops them', () => {
+    // a second page table, for 0x400000..0x7fffff: one global and one ordinary mapping
+    const pt2 = 0x22000;
+    mem.write32(PD + 4, pt2 | 7);
+    mem.write32(pt2, FRAME_A | 0x103); // P, RW, G
+    mem.write32(pt2 + 4, FRAME_A | 0x003); // P, RW
+    mem.write32(FRAME_A, 0xaaaa);
+    mem.write32(FRAME_B, 0xbbbb);
+    cpu.reg32[ECX] = 1 << 7; // CR4.PGE
+    cpu.reg32[EDX] = PD;
+    code([
+      0x0f, 0x22, 0xe1, // mov cr4, ecx
+      0x8b, 0x05, ...le32(GLOBAL_VA), // mov eax, [GLOBAL_VA]   (fills both TLB entries)
+      0x8b, 0x1d, ...le32(LOCAL_VA), // mov ebx, [LOCAL_VA]
+      0x0f, 0x22, 0xda, // mov cr3, edx   (same tables: a TLB flush)
+      0x8b, 0x35, ...le32(GLOBAL_VA), // mov esi, [GLOBAL_VA]
+      0x8b, 0x3d, ...le32(LOCAL_VA), // mov edi, [LOCAL_VA]
+      0x0f, 0x22, 0xe1, // mov cr4, ecx   (drops global entries too)
+      0x8b, 0x05, ...le32(GLOBAL_VA), // mov eax, [GLOBAL_VA]
+    ]);
+    for (let i = 0; i < 3; i++) cpu.step();
+    expect([cpu.reg32[EAX], cpu.reg32[EBX]]).toEqual([0xaaaa, 0xaaaa]);
+    // both PTEs now point at frame B, without INVLPG: only a flush makes that visible
+    mem.write32(pt2, FRAME_B | 0x163);
+    mem.write32(pt2 + 4, FRAME_B | 0x063);
+    for (let i = 0; i < 3; i++) cpu.step();
+    expect(cpu.reg32[ESI]).toBe(0xaaaa); // global: still the old translation
+    expect(cpu.reg32[EDI]).toBe(0xbbbb); // ordinary: walked again after the CR3 write
+    for (let i = 0; i < 2; i++) cpu.step();
+    expect(cpu.reg32[EAX]).toBe(0xbbbb);
+    expect(cpu.cr4 & (1 << 7)).not.toBe(0);
+  });
+});
+
 describe('other exceptions', () => {
   beforeEach(() => setup(false));
 

@@ -81,6 +81,10 @@ export class Cpu extends Mmu implements FpuHost {
   readonly dr = new Int32Array(8);
   /** Model-specific registers we keep (SYSENTER is not reported). */
   msrMiscEnable = 0;
+  /** IA32_SYSENTER_CS/ESP/EIP (MSRs 0x174-0x176): where SYSENTER goes (SDM Vol. 3A, 5.8.7). */
+  sysenterCs = 0;
+  sysenterEsp = 0;
+  sysenterEip = 0;
 
   readonly fpu: Fpu;
   irqController: InterruptController | null = null;
@@ -114,7 +118,7 @@ export class Cpu extends Mmu implements FpuHost {
   /** Compiled blocks of hot code (see jit.ts). */
   readonly blocks: BlockCache;
   /** Interpreter executions of an instruction before its block is compiled; Infinity disables the compiler. */
-  jitThreshold = 1000;
+  jitThreshold = 4000;
   /** Set by control transfers: the next instruction starts a block (only those are counted as hot). */
   branched = false;
   /** Debug hook: every exception raised by an instruction (vector, error code or -1, EIP). */
@@ -170,7 +174,7 @@ export class Cpu extends Mmu implements FpuHost {
     this.delivering = -1;
     this.fpu.reset();
     this.blocks?.clear();
-    this.flushTlb();
+    this.flushTlbAll();
   }
 
   /**
@@ -207,7 +211,7 @@ export class Cpu extends Mmu implements FpuHost {
     this.lazyMask = 0;
     this.halted = false;
     this.haltedForever = false;
-    this.flushTlb();
+    this.flushTlbAll();
   }
 
   // --- FpuHost ---
@@ -449,6 +453,17 @@ export class Cpu extends Mmu implements FpuHost {
       this.write32((this.segBase[SS] + sp) | 0, v);
       this.reg16[ESP << 1] = sp;
     }
+  }
+  /** LEAVE: ESP = EBP, then pop EBP (the read comes first, so a fault changes nothing). */
+  leave(o32: boolean): void {
+    const r32 = this.reg32;
+    const bp = this.ss32 ? r32[EBP] : this.reg16[EBP << 1];
+    const lin = (this.segBase[SS] + bp) | 0;
+    const v = o32 ? this.read32(lin) : this.read16(lin);
+    if (this.ss32) r32[ESP] = (bp + (o32 ? 4 : 2)) | 0;
+    else this.reg16[ESP << 1] = bp + (o32 ? 4 : 2);
+    if (o32) r32[EBP] = v;
+    else this.reg16[EBP << 1] = v;
   }
   push16(v: number): void {
     if (this.ss32) {
@@ -1369,16 +1384,7 @@ export class Cpu extends Mmu implements FpuHost {
         return;
       }
       case 0xc8: this.enter(this.fetch16(), this.fetch8() & 31); return;
-      case 0xc9: { // LEAVE
-        const bp = this.ss32 ? r32[EBP] : this.reg16[EBP << 1];
-        const lin = (this.segBase[SS] + bp) | 0;
-        const v = this.o32 ? this.read32(lin) : this.read16(lin);
-        if (this.ss32) r32[ESP] = (bp + (this.o32 ? 4 : 2)) | 0;
-        else this.reg16[ESP << 1] = bp + (this.o32 ? 4 : 2);
-        if (this.o32) r32[EBP] = v;
-        else this.reg16[EBP << 1] = v;
-        return;
-      }
+      case 0xc9: this.leave(this.o32); return;
       case 0xca: pm.farReturn(this, this.fetch16()); return;
       case 0xcb: pm.farReturn(this, 0); return;
       case 0xcc: this.softwareInterrupt(EXC_BP); return;
@@ -1805,6 +1811,8 @@ export class Cpu extends Mmu implements FpuHost {
       halted: this.halted,
       haltedForever: this.haltedForever,
       icount: this.icount,
+      sysenter: [this.sysenterCs, this.sysenterEsp, this.sysenterEip],
+      miscEnable: this.msrMiscEnable,
       fpu: this.fpu.saveState(),
     };
   }
@@ -1833,9 +1841,11 @@ export class Cpu extends Mmu implements FpuHost {
     this.halted = s.halted as boolean;
     this.haltedForever = s.haltedForever as boolean;
     this.icount = s.icount as number;
+    [this.sysenterCs, this.sysenterEsp, this.sysenterEip] = (s.sysenter as number[] | undefined) ?? [0, 0, 0];
+    this.msrMiscEnable = (s.miscEnable as number | undefined) ?? 0;
     this.fpu.loadState(s.fpu as SavedState);
     this.setCpl(s.cpl as number);
-    this.flushTlb();
+    this.flushTlbAll();
   }
 }
 

@@ -20,7 +20,7 @@
  * recorded for any later reader.
  */
 import type { Cpu } from './cpu';
-import { FLAG_DF } from './registers';
+import { FLAG_DF, FLAG_IF } from './registers';
 
 /** Direct-mapped table of compiled blocks. */
 const TABLE_BITS = 16;
@@ -132,6 +132,8 @@ class Emitter {
   private tmp = 0;
   /** The last flag-setting operation in this block (for fused compare-and-branch). */
   flags: FlagSource | null = null;
+  /** Set by STI: the variable that says IF was clear, so the interrupt shadow starts at block exit. */
+  shadowIf: string | null = null;
   /** Set by a direct control transfer: Jcc (cond set), JMP/CALL rel (cond null). */
   branch: { cond: string | null; target: number; next: number } | null = null;
   t(): string {
@@ -476,6 +478,22 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
       e.emit(`const ${t} = cpu.rmw32(${ea}); cpu.write32(${ea}, ${g}); ${g} = ${t};`);
       return 'continue';
     }
+    case 0xc9: // LEAVE
+      fault();
+      e.emit('cpu.leave(true);');
+      return 'continue';
+    case 0xfa: // CLI (#GP when CPL > IOPL)
+      fault();
+      e.emit(`if (cpu.cr0 & 1 && cpu.cpl > ((cpu.flagsReg >> 12) & 3)) cpu.raiseGP(0); cpu.flagsReg &= ${~FLAG_IF};`);
+      return 'continue';
+    case 0xfb: { // STI: ends the block; interrupts are recognised after the next instruction
+      fault();
+      const wasOff = e.t();
+      e.emit(`if (cpu.cr0 & 1 && cpu.cpl > ((cpu.flagsReg >> 12) & 3)) cpu.raiseGP(0);`);
+      e.emit(`const ${wasOff} = (cpu.flagsReg & ${FLAG_IF}) === 0; cpu.flagsReg |= ${FLAG_IF}; cpu.eip = ${nextEip() | 0};`);
+      e.shadowIf = wasOff;
+      return 'end';
+    }
     case 0xfc:
       e.emit(`cpu.flagsReg &= ${~FLAG_DF};`);
       return 'continue';
@@ -789,6 +807,8 @@ function compileOperandSize16(e: Emitter, rd: CodeReader, op: number, seg: numbe
     return v;
   };
   switch (op) {
+    case 0x90: // XCHG AX, AX: a two-byte NOP
+      return 'continue';
     case 0x89: { // MOV Ew, Gw
       const modrm = rd.u8n();
       const g = `r16[${((modrm >> 3) & 7) << 1}]`;
@@ -933,6 +953,16 @@ function compileTwoByte(
       e.flags = null;
       return 'continue';
     }
+    case 0xa4: case 0xa5: case 0xac: case 0xad: { // SHLD/SHRD r32, r32, imm8/CL
+      const modrm = rd.u8n();
+      if (modrm < 0xc0) return 'stop';
+      const m = `r[${modrm & 7}]`;
+      const count = op & 1 ? '(r8[4] & 31)' : String(rd.u8n() & 31);
+      const c = e.t();
+      e.emit(`const ${c} = ${count}; if (${c} !== 0) ${m} = cpu.shiftDouble(${op < 0xa8}, ${m}, r[${(modrm >> 3) & 7}], ${c}, 32);`);
+      e.flags = null;
+      return 'continue';
+    }
     case 0xa3: { // BT r32, r32
       const modrm = rd.u8n();
       if (modrm < 0xc0) return 'stop';
@@ -1052,7 +1082,8 @@ function compilePass(
     count++;
     instrEip = (instrEip + (rd.pos - start)) | 0;
     if (result === 'end') {
-      e.emit(`${flush()}return;`);
+      const shadow = e.shadowIf ? `if (${e.shadowIf}) cpu.irqShadowAt = cpu.icount; ` : '';
+      e.emit(`${flush()}${shadow}return;`);
       ended = true;
       break;
     }

@@ -2,7 +2,7 @@ import { PhysMemory } from '../memory/phys-memory';
 import { CPU_FAULT, EXC_GP, EXC_PF } from './exceptions';
 import { LazyFlags } from './flags';
 import {
-  CR0_PG, CR0_WP, CR4_PSE, PDE_PS, PF_PRESENT, PF_USER, PF_WRITE, PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US,
+  CR0_PG, CR0_WP, CR4_PGE, CR4_PSE, PDE_PS, PTE_G, PF_PRESENT, PF_USER, PF_WRITE, PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US,
 } from './registers';
 
 /**
@@ -16,7 +16,9 @@ import {
  *
  * A write mapping is only cached once the PTE's dirty bit is set, so the fast path never needs to
  * set D. Flushing touches only the entries that were filled (recorded in `tlbFilled`), so a
- * CR3 reload on every context switch stays cheap.
+ * CR3 reload on every context switch stays cheap. Entries of global pages (PTE.G with CR4.PGE:
+ * the kernel's) are recorded apart, in `tlbGlobalFilled`, and a CR3 write (`flushTlb`) keeps
+ * them; `flushTlbAll` drops them too.
  */
 const TLB_SIZE = 1 << 20;
 const TLB_FILLED_MAX = 1 << 16;
@@ -43,6 +45,8 @@ export class Mmu extends LazyFlags {
   tlbW: Int32Array;
   private readonly tlbFilled = new Int32Array(TLB_FILLED_MAX);
   private tlbFilledCount = 0;
+  private readonly tlbGlobalFilled = new Int32Array(TLB_FILLED_MAX);
+  private tlbGlobalFilledCount = 0;
 
   /** Pending exception, set by `raise*` before throwing CPU_FAULT. */
   excVector = 0;
@@ -63,8 +67,8 @@ export class Mmu extends LazyFlags {
     this.i32 = mem.i32;
     this.tlbR = this.tlbSupR;
     this.tlbW = this.tlbSupW;
-    mem.onWriteMappingsReset = () => this.flushTlb();
-    mem.onMappingsChanged = () => this.flushTlb();
+    mem.onWriteMappingsReset = () => this.flushTlbAll();
+    mem.onMappingsChanged = () => this.flushTlbAll();
   }
 
   // --- Exceptions ---
@@ -97,36 +101,57 @@ export class Mmu extends LazyFlags {
     this.fetchVpn = -1;
   }
 
+  /** A CR3 write: drop every entry except those of global pages. */
   flushTlb(): void {
     this.tlbFlushes++;
-    const n = this.tlbFilledCount;
-    if (n >= TLB_FILLED_MAX) {
-      this.tlbSupR.fill(0);
-      this.tlbSupW.fill(0);
-      this.tlbUserR.fill(0);
-      this.tlbUserW.fill(0);
-    } else {
-      const list = this.tlbFilled;
-      for (let i = 0; i < n; i++) {
-        const v = list[i];
-        this.tlbSupR[v] = 0;
-        this.tlbSupW[v] = 0;
-        this.tlbUserR[v] = 0;
-        this.tlbUserW[v] = 0;
-      }
-    }
+    if (this.tlbFilledCount >= TLB_FILLED_MAX) this.clearAllEntries();
+    else this.clearEntries(this.tlbFilled, this.tlbFilledCount);
     this.tlbFilledCount = 0;
     this.fetchVpn = -1;
   }
 
+  /** Drop every entry, global ones included (CR0/CR4 writes, a changed physical map, reset). */
+  flushTlbAll(): void {
+    this.tlbFlushes++;
+    if (this.tlbFilledCount >= TLB_FILLED_MAX || this.tlbGlobalFilledCount >= TLB_FILLED_MAX) this.clearAllEntries();
+    else {
+      this.clearEntries(this.tlbFilled, this.tlbFilledCount);
+      this.clearEntries(this.tlbGlobalFilled, this.tlbGlobalFilledCount);
+    }
+    this.tlbFilledCount = 0;
+    this.tlbGlobalFilledCount = 0;
+    this.fetchVpn = -1;
+  }
+
+  private clearEntries(list: Int32Array, n: number): void {
+    for (let i = 0; i < n; i++) {
+      const v = list[i];
+      this.tlbSupR[v] = 0;
+      this.tlbSupW[v] = 0;
+      this.tlbUserR[v] = 0;
+      this.tlbUserW[v] = 0;
+    }
+  }
+
+  private clearAllEntries(): void {
+    this.tlbSupR.fill(0);
+    this.tlbSupW.fill(0);
+    this.tlbUserR.fill(0);
+    this.tlbUserW.fill(0);
+    this.tlbGlobalFilledCount = 0;
+  }
+
   /** Drop every cached write mapping that points at physical (backing) page `page`. */
   dropWriteMappingsTo(page: number): void {
-    const n = this.tlbFilledCount;
-    if (n >= TLB_FILLED_MAX) {
-      this.flushTlb();
+    if (this.tlbFilledCount >= TLB_FILLED_MAX || this.tlbGlobalFilledCount >= TLB_FILLED_MAX) {
+      this.flushTlbAll();
       return;
     }
-    const list = this.tlbFilled;
+    this.dropWriteEntries(this.tlbFilled, this.tlbFilledCount, page);
+    this.dropWriteEntries(this.tlbGlobalFilled, this.tlbGlobalFilledCount, page);
+  }
+
+  private dropWriteEntries(list: Int32Array, n: number, page: number): void {
     for (let i = 0; i < n; i++) {
       const v = list[i];
       const s = this.tlbSupW[v];
@@ -145,9 +170,14 @@ export class Mmu extends LazyFlags {
     this.fetchVpn = -1;
   }
 
-  private noteFilled(vpn: number): void {
-    if (this.tlbFilledCount < TLB_FILLED_MAX) this.tlbFilled[this.tlbFilledCount] = vpn;
-    this.tlbFilledCount++;
+  private noteFilled(vpn: number, global: boolean): void {
+    if (global) {
+      if (this.tlbGlobalFilledCount < TLB_FILLED_MAX) this.tlbGlobalFilled[this.tlbGlobalFilledCount] = vpn;
+      this.tlbGlobalFilledCount++;
+    } else {
+      if (this.tlbFilledCount < TLB_FILLED_MAX) this.tlbFilled[this.tlbFilledCount] = vpn;
+      this.tlbFilledCount++;
+    }
   }
 
   // --- Translation ---
@@ -159,7 +189,7 @@ export class Mmu extends LazyFlags {
   translate(lin: number, write: boolean, user: boolean): number {
     lin >>>= 0;
     if (!(this.cr0 & CR0_PG)) {
-      this.fill(lin >>> 12, lin >>> 12, write, true, true, true);
+      this.fill(lin >>> 12, lin >>> 12, write, true, true, true, false);
       return lin;
     }
     const pdeAddr = ((this.cr3 & ~0xfff) + ((lin >>> 22) << 2)) >>> 0;
@@ -169,6 +199,7 @@ export class Mmu extends LazyFlags {
     let allowUser: boolean;
     let allowWrite: boolean;
     let dirty: boolean;
+    let global: number;
     if (pde & PDE_PS && this.cr4 & CR4_PSE) {
       // 4 MiB page (SDM 4.3, Table 4-4)
       allowUser = (pde & PTE_US) !== 0;
@@ -180,6 +211,7 @@ export class Mmu extends LazyFlags {
         this.mem.write32(pdeAddr, pde);
       }
       dirty = (pde & PTE_D) !== 0;
+      global = pde & PTE_G;
       phys = ((pde & 0xffc00000) | (lin & 0x3fffff)) >>> 0;
     } else {
       const pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) >>> 0;
@@ -195,20 +227,24 @@ export class Mmu extends LazyFlags {
         this.mem.write32(pteAddr, pte);
       }
       dirty = (pte & PTE_D) !== 0;
+      global = pte & PTE_G;
       phys = ((pte & ~0xfff) | (lin & 0xfff)) >>> 0;
     }
     // Cache what this walk proved: supervisor read always; supervisor write when writable or
     // CR0.WP=0; user read/write when the U/S (and R/W) bits allow. Writes only once dirty.
     const wp = (this.cr0 & CR0_WP) !== 0;
-    this.fill(lin >>> 12, phys >>> 12, dirty, allowUser, allowWrite || !wp, allowWrite);
+    const keep = global !== 0 && (this.cr4 & CR4_PGE) !== 0;
+    this.fill(lin >>> 12, phys >>> 12, dirty, allowUser, allowWrite || !wp, allowWrite, keep);
     return phys;
   }
 
-  private fill(vpn: number, ppn: number, dirty: boolean, allowUser: boolean, supWrite: boolean, userWrite: boolean): void {
+  private fill(
+    vpn: number, ppn: number, dirty: boolean, allowUser: boolean, supWrite: boolean, userWrite: boolean, global: boolean,
+  ): void {
     const backing = this.mem.pageBacking[ppn];
     if (backing < 0) return; // MMIO or unmapped: never cached
     const e = backing | 1;
-    this.noteFilled(vpn);
+    this.noteFilled(vpn, global);
     this.tlbSupR[vpn] = e;
     if (allowUser) this.tlbUserR[vpn] = e;
     if (dirty && !this.mem.codePages[ppn]) {

@@ -7,10 +7,10 @@ import type { Cpu } from './cpu';
 import { REG8 } from './cpu';
 import { EXC_UD } from './exceptions';
 import {
-  descriptorBase, descriptorLimit, desc, loadFarPointer, popSegment, readDescriptor,
+  descriptorBase, descriptorLimit, desc, loadFarPointer, popSegment, readDescriptor, sysenter, sysexit,
 } from './protected-mode';
 import {
-  CR0_ET, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PSE, CR4_TSD, EAX, EBX, ECX, EDX, FLAG_VM, FLAG_ZF, FS, GS, SS,
+  CR0_ET, CR0_PE, CR0_PG, CR0_TS, CR0_WP, CR4_PGE, CR4_PSE, CR4_TSD, EAX, EBX, ECX, EDX, FLAG_VM, FLAG_ZF, FS, GS, SS,
 } from './registers';
 
 /** CPUID leaf 1 EDX feature bits we implement (SDM Vol. 2, CPUID, Table 3-11). */
@@ -19,8 +19,10 @@ export const CPUID_PSE = 1 << 3;
 export const CPUID_TSC = 1 << 4;
 export const CPUID_MSR = 1 << 5;
 export const CPUID_CX8 = 1 << 8;
+export const CPUID_SEP = 1 << 11;
+export const CPUID_PGE = 1 << 13;
 export const CPUID_CMOV = 1 << 15;
-export const CPUID_FEATURES = CPUID_FPU | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_CMOV;
+export const CPUID_FEATURES = CPUID_FPU | CPUID_PSE | CPUID_TSC | CPUID_MSR | CPUID_CX8 | CPUID_SEP | CPUID_PGE | CPUID_CMOV;
 /** Family 6, model 8, stepping 3: an i686-class (Pentium III-era) part. */
 export const CPUID_SIGNATURE = (6 << 8) | (8 << 4) | 3;
 
@@ -28,6 +30,9 @@ const MSR_IA32_TSC = 0x10;
 const MSR_IA32_PLATFORM_ID = 0x17;
 const MSR_IA32_BIOS_SIGN_ID = 0x8b;
 const MSR_IA32_MISC_ENABLE = 0x1a0;
+const MSR_IA32_SYSENTER_CS = 0x174;
+const MSR_IA32_SYSENTER_ESP = 0x175;
+const MSR_IA32_SYSENTER_EIP = 0x176;
 
 function requireCpl0(cpu: Cpu): void {
   if (cpu.cpl !== 0) cpu.raiseGP(0);
@@ -85,6 +90,9 @@ export function executeTwoByte(cpu: Cpu, op: number): void {
       switch (msr) {
         case MSR_IA32_BIOS_SIGN_ID: return;
         case MSR_IA32_MISC_ENABLE: cpu.msrMiscEnable = r32[EAX]; return;
+        case MSR_IA32_SYSENTER_CS: cpu.sysenterCs = r32[EAX] & 0xffff; return;
+        case MSR_IA32_SYSENTER_ESP: cpu.sysenterEsp = r32[EAX]; return;
+        case MSR_IA32_SYSENTER_EIP: cpu.sysenterEip = r32[EAX]; return;
         default: cpu.raiseGP(0);
       }
       return;
@@ -96,6 +104,8 @@ export function executeTwoByte(cpu: Cpu, op: number): void {
       r32[EDX] = Math.floor(t / 4294967296);
       return;
     }
+    case 0x34: sysenter(cpu); return;
+    case 0x35: sysexit(cpu); return;
     case 0x32: { // RDMSR
       requireCpl0(cpu);
       const msr = r32[ECX] >>> 0;
@@ -113,6 +123,12 @@ export function executeTwoByte(cpu: Cpu, op: number): void {
           return;
         case MSR_IA32_MISC_ENABLE:
           r32[EAX] = cpu.msrMiscEnable;
+          r32[EDX] = 0;
+          return;
+        case MSR_IA32_SYSENTER_CS:
+        case MSR_IA32_SYSENTER_ESP:
+        case MSR_IA32_SYSENTER_EIP:
+          r32[EAX] = msr === MSR_IA32_SYSENTER_CS ? cpu.sysenterCs : msr === MSR_IA32_SYSENTER_ESP ? cpu.sysenterEsp : cpu.sysenterEip;
           r32[EDX] = 0;
           return;
         default:
@@ -380,16 +396,16 @@ function writeControlRegister(cpu: Cpu, cr: number, v: number): void {
       const old = cpu.cr0;
       if (v & CR0_PG && !(v & CR0_PE)) cpu.raiseGP(0);
       cpu.cr0 = v | CR0_ET;
-      if ((old ^ cpu.cr0) & (CR0_PG | CR0_WP | CR0_PE)) cpu.flushTlb();
+      if ((old ^ cpu.cr0) & (CR0_PG | CR0_WP | CR0_PE)) cpu.flushTlbAll();
       if ((old ^ cpu.cr0) & CR0_PE) cpu.stopRequested = true;
       return;
     }
     case 2: cpu.cr2 = v; return;
     case 3: cpu.cr3 = v; cpu.flushTlb(); return;
     case 4:
-      if (v & ~(CR4_PSE | CR4_TSD | (1 << 3) /* DE */ | (1 << 8) /* PCE */)) cpu.raiseGP(0);
+      if (v & ~(CR4_PSE | CR4_TSD | CR4_PGE | (1 << 3) /* DE */ | (1 << 8) /* PCE */)) cpu.raiseGP(0);
       cpu.cr4 = v;
-      cpu.flushTlb();
+      cpu.flushTlbAll(); // toggling PGE is how a kernel flushes global pages too (SDM Vol. 3A, 4.10.4.1)
       return;
     default:
       cpu.raise(EXC_UD);

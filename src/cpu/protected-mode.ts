@@ -7,7 +7,7 @@
 import type { Cpu } from './cpu';
 import { EXC_GP, EXC_NP, EXC_SS, EXC_TS } from './exceptions';
 import {
-  CR0_PE, CS, DS, ES, ESP, FLAG_IF, FLAG_NT, FLAG_RF, FLAG_TF, FLAG_VM, FS, GS, SS,
+  CR0_PE, CS, DS, ECX, EDX, ES, ESP, FLAG_IF, FLAG_NT, FLAG_RF, FLAG_TF, FLAG_VM, FS, GS, SS,
 } from './registers';
 
 /** The descriptor most recently read by `readDescriptor` (no allocation per load). */
@@ -69,6 +69,42 @@ export function setSegmentCache(cpu: Cpu, seg: number, sel: number, lo: number, 
   } else if (seg === SS) {
     cpu.ss32 = (hi & 0x400000) !== 0;
   }
+}
+
+/**
+ * Flat 4 GiB 32-bit descriptors (high dwords) that SYSENTER/SYSEXIT load without reading a
+ * table: code execute/read accessed and data read/write accessed, DPL 0 or 3.
+ */
+const FLAT_LOW = 0x0000ffff;
+const FLAT_CODE_DPL0 = 0x00cf9b00;
+const FLAT_DATA_DPL0 = 0x00cf9300;
+const FLAT_CODE_DPL3 = 0x00cffb00;
+const FLAT_DATA_DPL3 = 0x00cff300;
+
+/** SYSENTER (SDM Vol. 2B): fast call to CPL 0 at IA32_SYSENTER_EIP on IA32_SYSENTER_ESP. */
+export function sysenter(cpu: Cpu): void {
+  if (!(cpu.cr0 & CR0_PE) || (cpu.sysenterCs & 0xfffc) === 0) cpu.raiseGP(0);
+  cpu.materializeFlags();
+  cpu.flagsReg &= ~(FLAG_VM | FLAG_IF | FLAG_RF);
+  const cs = cpu.sysenterCs & 0xfffc;
+  cpu.setCpl(0);
+  setSegmentCache(cpu, CS, cs, FLAT_LOW, FLAT_CODE_DPL0);
+  setSegmentCache(cpu, SS, cs + 8, FLAT_LOW, FLAT_DATA_DPL0);
+  cpu.reg32[ESP] = cpu.sysenterEsp;
+  cpu.eip = cpu.sysenterEip;
+  cpu.branched = true;
+}
+
+/** SYSEXIT (SDM Vol. 2B): fast return to CPL 3 at EDX with ESP = ECX. */
+export function sysexit(cpu: Cpu): void {
+  if (!(cpu.cr0 & CR0_PE) || (cpu.sysenterCs & 0xfffc) === 0 || cpu.cpl !== 0) cpu.raiseGP(0);
+  const cs = cpu.sysenterCs & 0xfffc;
+  cpu.setCpl(3);
+  setSegmentCache(cpu, CS, (cs + 16) | 3, FLAT_LOW, FLAT_CODE_DPL3);
+  setSegmentCache(cpu, SS, (cs + 24) | 3, FLAT_LOW, FLAT_DATA_DPL3);
+  cpu.reg32[ESP] = cpu.reg32[ECX];
+  cpu.eip = cpu.reg32[EDX];
+  cpu.branched = true;
 }
 
 /** Real-mode (and virtual-8086) segment load: base = selector × 16. */

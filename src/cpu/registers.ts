@@ -43,6 +43,8 @@ export const CR0_CD = 1 << 30;
 export const CR0_PG = 1 << 31;
 export const CR4_PSE = 1 << 4;
 export const CR4_TSD = 1 << 2;
+/** CR4.PGE: global pages (PTE.G) survive CR3 writes (SDM Vol. 3A, 4.10.2.4). */
+export const CR4_PGE = 1 << 7;
 
 /** Page-table entry bits (SDM Vol. 3A, 4.3). */
 export const PTE_P = 1 << 0;
@@ -51,6 +53,8 @@ export const PTE_US = 1 << 2;
 export const PTE_A = 1 << 5;
 export const PTE_D = 1 << 6;
 export const PDE_PS = 1 << 7;
+/** Global page (with CR4.PGE): its TLB entry is kept when CR3 is written. */
+export const PTE_G = 1 << 8;
 
 /** Page-fault error code bits (SDM Vol. 3A, 4.7). */
 export const PF_PRESENT = 1 << 0;
