@@ -423,6 +423,10 @@ export class Cpu extends Mmu implements FpuHost {
     if (!this.tlbW[lin >>> 12]) this.checkWrite(lin, 1);
     return this.read8(lin);
   }
+  rmw16(lin: number): number {
+    if (!this.tlbW[lin >>> 12] || (lin & 0xfff) > 0xffe) this.checkWrite(lin, 2);
+    return this.read16(lin);
+  }
   rmw32(lin: number): number {
     if (!this.tlbW[lin >>> 12] || (lin & 0xfff) > 0xffc) this.checkWrite(lin, 4);
     return this.read32(lin);
@@ -781,13 +785,23 @@ export class Cpu extends Mmu implements FpuHost {
             continue;
           }
           resume = true;
-        } else if (++cache.heat[slot] >= threshold && phys < this.mem.ramBytes) {
-          cache.heat[slot] = 0;
-          const fn = cache.compile(phys);
+        } else {
+          const fn = cache.recall(phys, this.eip);
           if (fn) {
-            fn(this, r32, r8, r16, sb);
-            this.branched = true;
-            continue;
+            if (BlockCache.isCompilable(fn)) {
+              fn(this, r32, r8, r16, sb);
+              this.branched = true;
+              continue;
+            }
+            resume = true;
+          } else if (++cache.heat[slot] >= threshold && phys < this.mem.ramBytes) {
+            cache.heat[slot] = 0;
+            const fn = cache.compile(phys);
+            if (fn) {
+              fn(this, r32, r8, r16, sb);
+              this.branched = true;
+              continue;
+            }
           }
         }
       }

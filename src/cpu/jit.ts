@@ -20,7 +20,7 @@
  * recorded for any later reader.
  */
 import type { Cpu } from './cpu';
-import { FLAG_DF, FLAG_IF } from './registers';
+import { CR4_TSD, FLAG_DF, FLAG_IF } from './registers';
 
 /** Direct-mapped table of compiled blocks. */
 const TABLE_BITS = 16;
@@ -40,6 +40,12 @@ export function tableSlot(phys: number): number {
 /** A block that could not be compiled (first instruction unsupported) is remembered with this. */
 const NOT_COMPILABLE: BlockFn = () => {};
 
+/**
+ * Compiled blocks. The fast path is a direct-mapped table (`tag`/`eip`/`fn`, indexed by
+ * `tableSlot(phys)`); every block also lives in `byPhys`, so two hot blocks whose addresses share
+ * a slot take turns in it instead of being recompiled (and interpreted while they warm up again)
+ * each time the other one runs.
+ */
 export class BlockCache {
   /** physical address + 1 of the block in each slot (0 = empty). */
   readonly tag = new Int32Array(TABLE_SIZE);
@@ -47,7 +53,10 @@ export class BlockCache {
   readonly fn: BlockFn[] = new Array<BlockFn>(TABLE_SIZE).fill(NOT_COMPILABLE);
   /** Interpreter executions of an instruction that hashes to this slot. */
   readonly heat = new Uint16Array(TABLE_SIZE);
-  private readonly pageSlots = new Map<number, number[]>();
+  /** Every block (and every start that cannot be compiled), by physical address. */
+  private readonly byPhys = new Map<number, { eip: number; fn: BlockFn }>();
+  /** The physical addresses of the blocks in each physical page. */
+  private readonly pageBlocks = new Map<number, number[]>();
   private readonly pageInvalidations = new Map<number, number>();
   compiled = 0;
   invalidated = 0;
@@ -58,45 +67,63 @@ export class BlockCache {
     return fn !== NOT_COMPILABLE;
   }
 
+  /**
+   * A block known for `phys` and `eip` that is not in its table slot (another block took the
+   * slot): put it back there and return it; null when there is none.
+   */
+  recall(phys: number, eip: number): BlockFn | null {
+    const known = this.byPhys.get(phys);
+    if (!known || known.eip !== eip) return null;
+    const slot = tableSlot(phys);
+    this.tag[slot] = phys + 1;
+    this.eip[slot] = eip;
+    this.fn[slot] = known.fn;
+    return known.fn;
+  }
+
   /** Compile the block starting at the current EIP (physical address `phys`); returns it or null. */
   compile(phys: number): BlockFn | null {
     const cpu = this.cpu;
     const page = phys >>> 12;
-    const slot = tableSlot(phys);
     if ((this.pageInvalidations.get(page) ?? 0) > MAX_PAGE_INVALIDATIONS) {
-      this.install(slot, phys, NOT_COMPILABLE, page);
+      this.install(phys, NOT_COMPILABLE, page);
       return null;
     }
     const fn = compileBlock(cpu, phys, cpu.eip);
-    this.install(slot, phys, fn ?? NOT_COMPILABLE, page);
+    this.install(phys, fn ?? NOT_COMPILABLE, page);
     if (fn) this.compiled++;
     return fn;
   }
 
-  private install(slot: number, phys: number, fn: BlockFn, page: number): void {
+  private install(phys: number, fn: BlockFn, page: number): void {
+    const slot = tableSlot(phys);
+    const eip = this.cpu.eip;
     this.tag[slot] = phys + 1;
-    this.eip[slot] = this.cpu.eip;
+    this.eip[slot] = eip;
     this.fn[slot] = fn;
-    let list = this.pageSlots.get(page);
+    this.byPhys.set(phys, { eip, fn });
+    let list = this.pageBlocks.get(page);
     if (!list) {
       list = [];
-      this.pageSlots.set(page, list);
+      this.pageBlocks.set(page, list);
       if (!this.cpu.mem.codePages[page]) {
         this.cpu.mem.codePages[page] = 1;
         this.cpu.dropWriteMappingsTo(page);
       }
     }
-    list.push(slot);
+    list.push(phys);
   }
 
   /** A write reached a page holding compiled code. */
   invalidatePage(page: number): void {
-    const list = this.pageSlots.get(page);
+    const list = this.pageBlocks.get(page);
     this.cpu.mem.codePages[page] = 0;
     if (!list) return;
-    this.pageSlots.delete(page);
-    for (const slot of list) {
-      if (((this.tag[slot] - 1) >>> 12) === page) {
+    this.pageBlocks.delete(page);
+    for (const phys of list) {
+      this.byPhys.delete(phys);
+      const slot = tableSlot(phys);
+      if (this.tag[slot] === phys + 1) {
         this.tag[slot] = 0;
         this.fn[slot] = NOT_COMPILABLE;
         this.heat[slot] = 0;
@@ -107,8 +134,9 @@ export class BlockCache {
   }
 
   clear(): void {
-    for (const page of this.pageSlots.keys()) this.cpu.mem.codePages[page] = 0;
-    this.pageSlots.clear();
+    for (const page of this.pageBlocks.keys()) this.cpu.mem.codePages[page] = 0;
+    this.pageBlocks.clear();
+    this.byPhys.clear();
     this.pageInvalidations.clear();
     this.tag.fill(0);
     this.heat.fill(0);
@@ -119,6 +147,8 @@ export class BlockCache {
 // --- Code generation ---
 
 const SIGN = 31;
+/** The flags SAHF/LAHF move: SF ZF AF PF CF. */
+const SAHF_MASK = 0xd5;
 
 interface FlagSource {
   kind: 'sub' | 'add' | 'logic';
@@ -286,10 +316,12 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     else break;
     op = rd.u8n();
   }
-  // REP/REPNE only in front of string instructions.
+  // REP/REPNE only in front of string instructions, and F3 0F BC (TZCNT, which runs as BSF on a
+  // CPU without BMI1 such as this one).
+  if (rep === 1 && op === 0x0f && rd.u8[rd.pos] === 0xbc) rep = 0;
   if (rep && !(op >= 0xa4 && op <= 0xaf && op !== 0xa8 && op !== 0xa9)) return 'stop';
   // LOCK only in front of a read-modify-write of memory (else #UD, which the interpreter raises).
-  if (lock && !(rd.u8[rd.pos] < 0xc0 && isLockable(op, rd.u8[rd.pos]))) return 'stop';
+  if (lock && !isLockable(op, rd.u8[rd.pos], rd.u8[rd.pos + 1])) return 'stop';
   const fault = () => e.emit(`cpu.instrStart = ${eip | 0};`);
   if (o16) return rep ? 'stop' : compileOperandSize16(e, rd, op, seg, fault);
   switch (op) {
@@ -568,6 +600,18 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     }
     case 0x90:
       return 'continue';
+    case 0x91: case 0x92: case 0x93: case 0x94: case 0x95: case 0x96: case 0x97: { // XCHG EAX, r32
+      const t = e.t();
+      e.emit(`const ${t} = r[0]; r[0] = r[${op & 7}]; r[${op & 7}] = ${t};`);
+      return 'continue';
+    }
+    case 0x9e: // SAHF: SF ZF AF PF CF from AH
+      e.emit(`cpu.setArithFlags(r8[1], ${SAHF_MASK});`);
+      e.flags = null;
+      return 'continue';
+    case 0x9f: // LAHF
+      e.emit(`r8[1] = (cpu.getEflags() & ${SAHF_MASK}) | 2;`);
+      return 'continue';
     case 0xa0: case 0xa1: case 0xa2: case 0xa3: { // MOV AL/EAX <-> moffs32
       const off = rd.u32();
       const ea = `((sb[${seg >= 0 ? seg : 3}] + ${off}) | 0)`;
@@ -780,8 +824,14 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
   }
 }
 
-/** Opcodes that accept LOCK with a memory destination (SDM Vol. 2, LOCK), given the ModRM byte. */
-function isLockable(op: number, modrm: number): boolean {
+/**
+ * Opcodes that accept LOCK with a memory destination (SDM Vol. 2, LOCK), given the two bytes after
+ * the opcode byte (the ModRM byte, or for 0F the second opcode byte and then the ModRM byte).
+ */
+function isLockable(op: number, next: number, next2: number): boolean {
+  if (op === 0x0f) return (next === 0xb0 || next === 0xb1 || next === 0xc0 || next === 0xc1) && next2 < 0xc0;
+  const modrm = next;
+  if (modrm >= 0xc0) return false;
   const sub = (modrm >> 3) & 7;
   if (op < 0x40) return (op & 7) < 2 && op !== 0x38 && op !== 0x39; // ALU Eb,Gb / Ev,Gv except CMP
   switch (op) {
@@ -791,6 +841,28 @@ function isLockable(op: number, modrm: number): boolean {
     case 0xfe: case 0xff: return sub < 2;
     default: return false;
   }
+}
+
+/**
+ * 16-bit ALU operation `alu` on the r/m operand (register or memory) and `src()` (read after the
+ * ModRM displacement, since it may be an immediate that follows it); CMP stores nothing.
+ */
+function emitRmw16(
+  e: Emitter, rd: CodeReader, modrm: number, seg: number, fault: () => void, alu: number, src: () => string,
+): void {
+  const res = e.t();
+  if (modrm >= 0xc0) {
+    const m = `r16[${(modrm & 7) << 1}]`;
+    e.emit(`const ${res} = cpu.alu(${alu}, ${m}, ${src()}, 15);`);
+    if (alu !== 7) e.emit(`${m} = ${res};`);
+    return;
+  }
+  const ea = e.t();
+  e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+  const b = src();
+  fault();
+  if (alu === 7) e.emit(`cpu.alu(7, cpu.read16(${ea}), ${b}, 15);`);
+  else e.emit(`const ${res} = cpu.alu(${alu}, cpu.rmw16(${ea}), ${b}, 15); cpu.write16(${ea}, ${res});`);
 }
 
 /**
@@ -844,20 +916,50 @@ function compileOperandSize16(e: Emitter, rd: CodeReader, op: number, seg: numbe
       e.flags = null;
       return 'continue';
     }
-    case 0x39: case 0x3b: { // CMP Ew, Gw / CMP Gw, Ew
+    case 0x01: case 0x09: case 0x11: case 0x19: case 0x21: case 0x29: case 0x31: case 0x39:
+    case 0x03: case 0x0b: case 0x13: case 0x1b: case 0x23: case 0x2b: case 0x33: case 0x3b: { // ALU Ew,Gw / Gw,Ew
+      const alu = op >> 3;
       const modrm = rd.u8n();
-      const m = read16(modrm);
       const g = `r16[${((modrm >> 3) & 7) << 1}]`;
-      e.emit(op === 0x39 ? `cpu.alu(7, ${m}, ${g}, 15);` : `cpu.alu(7, ${g}, ${m}, 15);`);
+      if (op & 2) { // to the register
+        const src = read16(modrm);
+        const res = e.t();
+        e.emit(`const ${res} = cpu.alu(${alu}, ${g}, ${src}, 15);`);
+        if (alu !== 7) e.emit(`${g} = ${res};`);
+      } else emitRmw16(e, rd, modrm, seg, fault, alu, () => g);
       e.flags = null;
       return 'continue';
     }
-    case 0x81: case 0x83: { // CMP Ew, Iw/Ib only
+    case 0x05: case 0x0d: case 0x15: case 0x1d: case 0x25: case 0x2d: case 0x35: case 0x3d: { // ALU AX, Iw
+      const imm = rd.u8n() | (rd.u8n() << 8);
+      const res = e.t();
+      e.emit(`const ${res} = cpu.alu(${op >> 3}, r16[0], ${imm}, 15);`);
+      if (op >> 3 !== 7) e.emit(`r16[0] = ${res};`);
+      e.flags = null;
+      return 'continue';
+    }
+    case 0x81: case 0x83: { // ALU Ew, Iw/Ib
       const modrm = rd.u8n();
-      if (((modrm >> 3) & 7) !== 7) return 'stop';
-      const m = read16(modrm);
-      const imm = (op === 0x83 ? rd.s8() : rd.u8n() | (rd.u8n() << 8)) & 0xffff;
-      e.emit(`cpu.alu(7, ${m}, ${imm}, 15);`);
+      emitRmw16(e, rd, modrm, seg, fault, (modrm >> 3) & 7, () => String((op === 0x83 ? rd.s8() : rd.u8n() | (rd.u8n() << 8)) & 0xffff));
+      e.flags = null;
+      return 'continue';
+    }
+    case 0xff: { // INC/DEC Ew
+      const modrm = rd.u8n();
+      const sub = (modrm >> 3) & 7;
+      if (sub > 1) return 'stop';
+      const a = e.t(), r = e.t();
+      const delta = sub ? '- 1' : '+ 1';
+      if (modrm >= 0xc0) {
+        const m = `r16[${(modrm & 7) << 1}]`;
+        e.emit(`const ${a} = ${m}, ${r} = (${a} ${delta}) & 0xffff; ${m} = ${r};`);
+      } else {
+        const ea = e.t();
+        e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+        fault();
+        e.emit(`const ${a} = cpu.rmw16(${ea}), ${r} = (${a} ${delta}) & 0xffff; cpu.write16(${ea}, ${r});`);
+      }
+      e.emit(`cpu.setFlagsIncDec(${a}, ${r}, 15, ${sub === 1});`);
       e.flags = null;
       return 'continue';
     }
@@ -930,7 +1032,57 @@ function compileTwoByte(
     }
     return 'continue';
   }
+  if (op >= 0xc8 && op <= 0xcf) { // BSWAP
+    const m = `r[${op & 7}]`;
+    const v = e.t();
+    e.emit(`const ${v} = ${m}; ${m} = (${v} >>> 24) | ((${v} >> 8) & 0xff00) | ((${v} & 0xff00) << 8) | (${v} << 24);`);
+    return 'continue';
+  }
   switch (op) {
+    case 0x31: // RDTSC (#GP at CPL > 0 with CR4.TSD)
+      fault();
+      e.emit(`if (cpu.cr4 & ${CR4_TSD} && cpu.cpl !== 0) cpu.raiseGP(0);`);
+      e.emit('{ const t = cpu.host.readTsc(); r[0] = t % 4294967296; r[2] = Math.floor(t / 4294967296); }');
+      return 'continue';
+    case 0xbc: case 0xbd: { // BSF/BSR r32, r/m32: ZF=1 and the destination unchanged for 0
+      const modrm = rd.u8n();
+      const v = e.t();
+      e.emit(`const ${v} = ${modrmRead32(e, rd, modrm, seg, fault)};`);
+      const idx = op === 0xbc ? `31 - Math.clz32(${v} & -${v})` : `31 - Math.clz32(${v})`;
+      e.emit(`if (${v} === 0) cpu.setFlagsResultWith(0, 31, 0, 0); else { r[${(modrm >> 3) & 7}] = ${idx}; cpu.setFlagsResultWith(1, 31, 0, 0); }`);
+      e.flags = null;
+      return 'continue';
+    }
+    case 0xb1: case 0xc1: { // CMPXCHG Ev, Gv / XADD Ev, Gv (32-bit)
+      const modrm = rd.u8n();
+      const g = `r[${(modrm >> 3) & 7}]`;
+      const d = e.t();
+      let store: (v: string) => string;
+      if (modrm >= 0xc0) {
+        const m = `r[${modrm & 7}]`;
+        e.emit(`const ${d} = ${m};`);
+        store = (v) => `${m} = ${v};`;
+      } else {
+        const ea = e.t();
+        e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+        fault();
+        e.emit(`const ${d} = cpu.rmw32(${ea});`);
+        store = (v) => `cpu.write32(${ea}, ${v});`;
+      }
+      if (op === 0xc1) {
+        const g0 = e.t();
+        e.emit(`const ${g0} = ${g};`);
+        const sum = emitAlu32(e, 0, d, g0);
+        e.emit(`${g} = ${d}; ${store(sum)}`);
+        return 'continue';
+      }
+      // the destination is always written; EAX gets it when the compare fails (SDM: CMPXCHG)
+      const eq = e.t(), a = e.t();
+      e.emit(`const ${a} = r[0];`);
+      emitAlu32(e, 7, a, d);
+      e.emit(`const ${eq} = ${a} === ${d}; ${store(`${eq} ? ${g} : ${d}`)} if (!${eq}) r[0] = ${d};`);
+      return 'continue';
+    }
     case 0xba: { // BT/BTS/BTR/BTC r/m32, imm8
       const modrm = rd.u8n();
       const sub = (modrm >> 3) & 7;
@@ -944,11 +1096,16 @@ function compileTwoByte(
         else if (sub === 7) e.emit(`${m} = v ^ ${1 << bit};`);
         e.emit('}');
       } else {
-        if (sub !== 4) return 'stop';
-        const ea = eaExpr(rd, modrm, seg);
+        const ea = e.t();
+        e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
         const bit = rd.u8n() & 31;
         fault();
-        e.emit(`cpu.setCF((cpu.read32(${ea}) >>> ${bit}) & 1);`);
+        if (sub === 4) e.emit(`cpu.setCF((cpu.read32(${ea}) >>> ${bit}) & 1);`);
+        else {
+          const v = e.t();
+          const r = sub === 5 ? `${v} | ${1 << bit}` : sub === 6 ? `${v} & ${~(1 << bit)}` : `${v} ^ ${1 << bit}`;
+          e.emit(`const ${v} = cpu.rmw32(${ea}); cpu.setCF((${v} >>> ${bit}) & 1); cpu.write32(${ea}, ${r});`);
+        }
       }
       e.flags = null;
       return 'continue';
@@ -963,10 +1120,15 @@ function compileTwoByte(
       e.flags = null;
       return 'continue';
     }
-    case 0xa3: { // BT r32, r32
+    case 0xa3: { // BT r/m32, r32 (in memory the bit offset selects the dword: SDM Vol. 2, BT)
       const modrm = rd.u8n();
-      if (modrm < 0xc0) return 'stop';
-      e.emit(`cpu.setCF((r[${modrm & 7}] >>> (r[${(modrm >> 3) & 7}] & 31)) & 1);`);
+      const b = `r[${(modrm >> 3) & 7}]`;
+      if (modrm >= 0xc0) e.emit(`cpu.setCF((r[${modrm & 7}] >>> (${b} & 31)) & 1);`);
+      else {
+        const ea = eaExpr(rd, modrm, seg);
+        fault();
+        e.emit(`cpu.setCF((cpu.read32((${ea} + ((${b} >> 5) << 2)) | 0) >>> (${b} & 31)) & 1);`);
+      }
       e.flags = null;
       return 'continue';
     }
@@ -1026,7 +1188,7 @@ function compilePass(
   cpu: Cpu, phys: number, eip: number, labels: Set<number> | null,
 ): { body: string; loopTargets: Set<number> } | null {
   const pagePhys = phys & ~0xfff;
-  const pageEnd = (phys | 0xfff) - 15; // leave room so an instruction never reads past the page
+  const pageLast = phys | 0xfff;
   const followJumps = cpu.csBase === 0;
   const pageLin = eip & ~0xfff; // with CS base 0, EIP is the linear address
   const rd = new CodeReader(cpu.u8, phys);
@@ -1048,7 +1210,7 @@ function compilePass(
     if (label === undefined) return null;
     return `${flush()}if (++iterations < ${MAX_LOOP_ITERATIONS} && !cpu.intrPending) { label = ${label}; continue; } cpu.eip = ${target}; return;`;
   };
-  while (count < MAX_BLOCK_INSTRUCTIONS && rd.pos <= pageEnd) {
+  while (count < MAX_BLOCK_INSTRUCTIONS && rd.pos <= pageLast) {
     const start = rd.pos;
     const thisEip = instrEip;
     if (compiled.has(thisEip)) {
@@ -1072,7 +1234,9 @@ function compilePass(
     const flagsBefore = e.flags;
     e.branch = null;
     const result = compileInstruction(e, rd, thisEip, () => (thisEip + (rd.pos - start)) | 0);
-    if (result === 'stop') {
+    // An instruction that crosses into the next page is left to the interpreter: the decoder read
+    // its tail from the next physical page, which need not be the next linear one.
+    if (result === 'stop' || rd.pos > pageLast + 1) {
       e.lines.length = mark;
       e.flags = flagsBefore;
       rd.pos = start;
