@@ -458,6 +458,23 @@ export class Cpu extends Mmu implements FpuHost {
       this.reg16[ESP << 1] = sp;
     }
   }
+  /**
+   * An x87 instruction (escape `op` D8..DF, its ModRM byte, the linear address of a memory
+   * operand and the segment it came through), after the #NM check; records the last instruction
+   * and operand pointers (SDM Vol. 1, 8.1.8). The block compiler calls this too.
+   */
+  x87(op: number, modrm: number, lin: number, dataSeg: number, o32: boolean): void {
+    const fpu = this.fpu;
+    fpu.fip = this.instrStart;
+    fpu.fcs = this.segSel[CS];
+    fpu.fop = ((op & 7) << 8) | modrm;
+    if (modrm < 0xc0) {
+      fpu.fdp = lin;
+      fpu.fds = this.segSel[dataSeg];
+    }
+    fpu.execute(op - 0xd8, modrm, lin, o32);
+  }
+
   /** LEAVE: ESP = EBP, then pop EBP (the read comes first, so a fault changes nothing). */
   leave(o32: boolean): void {
     const r32 = this.reg32;
@@ -1432,17 +1449,8 @@ export class Cpu extends Mmu implements FpuHost {
       case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf: {
         if (this.cr0 & (CR0_EM | CR0_TS)) this.raise(EXC_NM);
         const modrm = this.fetch8();
-        const fpu = this.fpu;
-        fpu.fip = this.instrStart;
-        fpu.fcs = this.segSel[CS];
-        fpu.fop = ((op & 7) << 8) | modrm;
-        let lin = 0;
-        if (modrm < 0xc0) {
-          lin = this.decodeEa(modrm);
-          fpu.fdp = lin;
-          fpu.fds = this.segSel[this.segOvr >= 0 ? this.segOvr : DS];
-        }
-        fpu.execute(op - 0xd8, modrm, lin, this.o32);
+        const lin = modrm < 0xc0 ? this.decodeEa(modrm) : 0;
+        this.x87(op, modrm, lin, this.segOvr >= 0 ? this.segOvr : DS, this.o32);
         return;
       }
       case 0xe0: case 0xe1: case 0xe2: { // LOOPNE/LOOPE/LOOP

@@ -20,7 +20,8 @@
  * recorded for any later reader.
  */
 import type { Cpu } from './cpu';
-import { CR4_TSD, FLAG_DF, FLAG_IF } from './registers';
+import { EXC_NM } from './exceptions';
+import { CR0_EM, CR0_TS, CR4_TSD, FLAG_DF, FLAG_IF } from './registers';
 
 /** Direct-mapped table of compiled blocks. */
 const TABLE_BITS = 16;
@@ -819,6 +820,15 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     }
     case 0x0f:
       return compileTwoByte(e, rd, seg, fault, nextEip);
+    case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf: {
+      // x87: the operand address is computed here, the operation runs in the FPU (#NM first)
+      const modrm = rd.u8n();
+      const ea = modrm < 0xc0 ? eaExpr(rd, modrm, seg) : '0';
+      fault();
+      e.emit(`if (cpu.cr0 & ${CR0_EM | CR0_TS}) cpu.raise(${EXC_NM}); cpu.x87(${op}, ${modrm}, ${ea}, ${seg >= 0 ? seg : 3}, true);`);
+      e.flags = null; // FCOMI/FUCOMI write ZF/PF/CF
+      return 'continue';
+    }
     default:
       return 'stop';
   }
