@@ -1178,12 +1178,14 @@ const MAX_LOOP_ITERATIONS = 256;
 /**
  * Translate the block at physical `phys` (EIP `eip`); null when its first instruction is not covered.
  *
- * The block is a region within one page: a Jcc becomes a side exit (`if (taken) return`) and
- * compilation continues on the fall-through path; a direct JMP or CALL within the page is followed
- * (the callee is inlined). A jump back to an instruction already in the block becomes a real
- * JavaScript loop: the block body is a `switch` inside `for (;;)`, with a case label at each
- * such target, so loops run without returning to the dispatcher (bounded, so interrupts and the
- * slice budget are still honoured). This takes two passes: the first finds the loop targets.
+ * The block covers code of one page: compilation follows the fall-through path of each Jcc and
+ * direct JMPs and CALLs within the page (the callee is inlined). The taken targets of Jcc in the
+ * same page become further regions of the same function, and a jump to any instruction already in
+ * the function (a loop, or a branch between regions) stays inside it: the body is a `switch`
+ * inside `for (;;)`, with a case label at each such target, so control flow within a page runs
+ * without returning to the dispatcher (bounded, so interrupts and the slice budget are still
+ * honoured). A call between two V8 functions costs about five times a jump inside one. This
+ * takes two passes: the first finds the targets that need labels.
  */
 export function compileBlock(cpu: Cpu, phys: number, eip: number): BlockFn | null {
   if (!cpu.cs32) return null;
@@ -1208,6 +1210,9 @@ function compilePass(
   const compiled = new Map<number, number>();
   const labelOf = new Map<number, number>();
   if (labels) [...labels].forEach((t, i) => labelOf.set(t, i + 1));
+  /** Jcc targets in this page not compiled yet: each becomes a further region of this function. */
+  const pending: number[] = [];
+  const queued = new Set<number>();
   let count = 0;
   /** `count` at the most recent label (instructions before it are already added to icount). */
   let segment = 0;
@@ -1220,71 +1225,97 @@ function compilePass(
     if (label === undefined) return null;
     return `${flush()}if (++iterations < ${MAX_LOOP_ITERATIONS} && !cpu.intrPending) { label = ${label}; continue; } cpu.eip = ${target}; return;`;
   };
-  while (count < MAX_BLOCK_INSTRUCTIONS && rd.pos <= pageLast) {
-    const start = rd.pos;
-    const thisEip = instrEip;
-    if (compiled.has(thisEip)) {
-      // Fell through into code already in the block: jump there (a loop) or leave.
-      const jump = jumpInside(thisEip);
-      if (!labels) loopTargets.add(thisEip);
-      e.emit(jump ?? exit(String(thisEip)));
-      ended = true;
-      break;
-    }
-    const label = labelOf.get(thisEip);
-    if (label !== undefined) {
-      // Control can arrive here from a later jump: flush the count and forget fused flags.
-      const f = flush();
-      if (f) e.emit(f);
-      segment = count;
-      e.emit(`case ${label}:`);
-      e.flags = null;
-    }
-    const mark = e.lines.length;
-    const flagsBefore = e.flags;
-    e.branch = null;
-    const result = compileInstruction(e, rd, thisEip, () => (thisEip + (rd.pos - start)) | 0);
-    // An instruction that crosses into the next page is left to the interpreter: the decoder read
-    // its tail from the next physical page, which need not be the next linear one.
-    if (result === 'stop' || rd.pos > pageLast + 1) {
-      e.lines.length = mark;
-      e.flags = flagsBefore;
-      rd.pos = start;
-      break;
-    }
-    compiled.set(thisEip, count);
-    count++;
-    instrEip = (instrEip + (rd.pos - start)) | 0;
-    if (result === 'end') {
-      const shadow = e.shadowIf ? `if (${e.shadowIf}) cpu.irqShadowAt = cpu.icount; ` : '';
-      e.emit(`${flush()}${shadow}return;`);
-      ended = true;
-      break;
-    }
-    if (result === 'branch') {
-      const { cond, target, next } = e.branch!;
-      const inPage = followJumps && (target & ~0xfff) === pageLin;
-      let takenCode: string;
-      if (compiled.has(target)) {
-        if (!labels) loopTargets.add(target);
-        takenCode = jumpInside(target) ?? exit(String(target));
-      } else takenCode = exit(String(target));
-      if (cond === null) {
-        if (compiled.has(target) || !inPage) {
-          e.emit(takenCode);
-          ended = true;
-          break;
-        }
-        rd.pos = pagePhys + (target & 0xfff);
-        instrEip = target;
-        continue;
+  for (;;) {
+    while (count < MAX_BLOCK_INSTRUCTIONS && rd.pos <= pageLast) {
+      const start = rd.pos;
+      const thisEip = instrEip;
+      if (compiled.has(thisEip)) {
+        // Fell through into code already in the block: jump there (a loop) or leave.
+        const jump = jumpInside(thisEip);
+        if (!labels) loopTargets.add(thisEip);
+        e.emit(jump ?? exit(String(thisEip)));
+        ended = true;
+        break;
       }
-      e.emit(`if (${cond}) { ${takenCode} }`);
-      instrEip = next;
+      const label = labelOf.get(thisEip);
+      if (label !== undefined) {
+        // Control can arrive here from a later jump: flush the count and forget fused flags.
+        const f = flush();
+        if (f) e.emit(f);
+        segment = count;
+        e.emit(`case ${label}:`);
+        e.flags = null;
+      }
+      const mark = e.lines.length;
+      const flagsBefore = e.flags;
+      e.branch = null;
+      const result = compileInstruction(e, rd, thisEip, () => (thisEip + (rd.pos - start)) | 0);
+      // An instruction that crosses into the next page is left to the interpreter: the decoder read
+      // its tail from the next physical page, which need not be the next linear one.
+      if (result === 'stop' || rd.pos > pageLast + 1) {
+        e.lines.length = mark;
+        e.flags = flagsBefore;
+        rd.pos = start;
+        break;
+      }
+      compiled.set(thisEip, count);
+      count++;
+      instrEip = (instrEip + (rd.pos - start)) | 0;
+      if (result === 'end') {
+        const shadow = e.shadowIf ? `if (${e.shadowIf}) cpu.irqShadowAt = cpu.icount; ` : '';
+        e.shadowIf = null;
+        e.emit(`${flush()}${shadow}return;`);
+        ended = true;
+        break;
+      }
+      if (result === 'branch') {
+        const { cond, target, next } = e.branch!;
+        const inPage = followJumps && (target & ~0xfff) === pageLin;
+        let takenCode: string;
+        if (compiled.has(target)) {
+          if (!labels) loopTargets.add(target);
+          takenCode = jumpInside(target) ?? exit(String(target));
+        } else {
+          if (cond !== null && inPage && !queued.has(target)) {
+            queued.add(target);
+            pending.push(target);
+          }
+          takenCode = (cond !== null && jumpInside(target)) || exit(String(target));
+        }
+        if (cond === null) {
+          if (compiled.has(target) || !inPage) {
+            e.emit(takenCode);
+            ended = true;
+            break;
+          }
+          rd.pos = pagePhys + (target & 0xfff);
+          instrEip = target;
+          continue;
+        }
+        e.emit(`if (${cond}) { ${takenCode} }`);
+        instrEip = next;
+      }
     }
+    if (count === 0) return null;
+    if (!ended) e.emit(exit(String(instrEip)));
+    // The next region: a Jcc target of this page not compiled yet (it gets a label in pass 2).
+    let nextStart: number | undefined;
+    while (pending.length) {
+      const t = pending.shift()!;
+      if (!compiled.has(t)) {
+        nextStart = t;
+        break;
+      }
+    }
+    if (nextStart === undefined || count >= MAX_BLOCK_INSTRUCTIONS) break;
+    rd.pos = pagePhys + (nextStart & 0xfff);
+    instrEip = nextStart;
+    ended = false;
+    e.flags = null;
+    segment = count;
   }
-  if (count === 0) return null;
-  if (!ended) e.emit(exit(String(instrEip)));
+  // Queued targets that were compiled are entered by a jump: they need labels.
+  if (!labels) for (const t of queued) if (compiled.has(t)) loopTargets.add(t);
   const body = labels
     ? `let iterations = 0, label = 0;\nfor (;;) switch (label) {\ncase 0:\n${e.lines.join('\n')}\n}`
     : e.lines.join('\n');
