@@ -475,6 +475,14 @@ export class Cpu extends Mmu implements FpuHost {
     fpu.execute(op - 0xd8, modrm, lin, o32);
   }
 
+  /** MOV Sreg / POP Sreg for compiled blocks (DS, ES, FS, GS: neither CS nor SS). */
+  loadDataSegment(seg: number, sel: number): void {
+    pm.loadSegment(this, seg, sel);
+  }
+  popDataSegment(seg: number): void {
+    pm.popSegment(this, seg);
+  }
+
   /** LEAVE: ESP = EBP, then pop EBP (the read comes first, so a fault changes nothing). */
   leave(o32: boolean): void {
     const r32 = this.reg32;

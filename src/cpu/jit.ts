@@ -623,6 +623,45 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
       else e.emit(`cpu.write32(${ea}, r[0]);`);
       return 'continue';
     }
+    case 0x9d: { // POPF: ends the block (it may set IF; interrupts are then checked at once)
+      fault();
+      const was = e.t();
+      e.emit(`const ${was} = (cpu.flagsReg & ${FLAG_IF}) === 0; cpu.setEflagsChecked(cpu.peek32(0), true); cpu.adjustEsp(4); cpu.eip = ${nextEip() | 0};`);
+      const sh = e.t();
+      e.emit(`const ${sh} = ${was} && (cpu.flagsReg & ${FLAG_IF}) !== 0;`);
+      e.shadowIf = sh; // as the interpreter does
+      e.flags = null;
+      return 'end';
+    }
+    case 0x8c: { // MOV Ev, Sreg
+      const modrm = rd.u8n();
+      const sreg = (modrm >> 3) & 7;
+      if (sreg > 5) return 'stop';
+      if (modrm >= 0xc0) e.emit(`r[${modrm & 7}] = cpu.segSel[${sreg}];`);
+      else {
+        const ea = eaExpr(rd, modrm, seg);
+        fault();
+        e.emit(`cpu.write16(${ea}, cpu.segSel[${sreg}]);`);
+      }
+      return 'continue';
+    }
+    case 0x8e: { // MOV Sreg, Ew: data segments only (CS is #UD, SS has an interrupt shadow)
+      const modrm = rd.u8n();
+      const sreg = (modrm >> 3) & 7;
+      if (sreg === 1 || sreg === 2 || sreg > 5) return 'stop';
+      const src = modrm >= 0xc0 ? `r16[${(modrm & 7) << 1}]` : `cpu.read16(${eaExpr(rd, modrm, seg)})`;
+      fault();
+      e.emit(`cpu.loadDataSegment(${sreg}, ${src});`);
+      return 'continue';
+    }
+    case 0x06: case 0x1e: // PUSH ES / PUSH DS
+      fault();
+      e.emit(`cpu.push32(cpu.segSel[${op === 0x06 ? 0 : 3}]);`);
+      return 'continue';
+    case 0x07: case 0x1f: // POP ES / POP DS
+      fault();
+      e.emit(`cpu.popDataSegment(${op === 0x07 ? 0 : 3});`);
+      return 'continue';
     case 0x9c: // PUSHF (protected mode, IOPL/VM checks are for virtual-8086 mode only)
       fault();
       e.emit('cpu.push32(cpu.getEflags() & ~0x30000);');
@@ -1049,6 +1088,14 @@ function compileTwoByte(
     return 'continue';
   }
   switch (op) {
+    case 0xa0: case 0xa8: // PUSH FS / PUSH GS
+      fault();
+      e.emit(`cpu.push32(cpu.segSel[${op === 0xa0 ? 4 : 5}]);`);
+      return 'continue';
+    case 0xa1: case 0xa9: // POP FS / POP GS
+      fault();
+      e.emit(`cpu.popDataSegment(${op === 0xa1 ? 4 : 5});`);
+      return 'continue';
     case 0x31: // RDTSC (#GP at CPL > 0 with CR4.TSD)
       fault();
       e.emit(`if (cpu.cr4 & ${CR4_TSD} && cpu.cpl !== 0) cpu.raiseGP(0);`);
