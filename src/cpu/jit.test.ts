@@ -1,6 +1,7 @@
 /**
  * The block compiler against the interpreter on whole programs: branchy code whose blocks hold
- * several regions of a page (Jcc targets compiled into the same function), loops, calls, CLI/STI.
+ * several regions of a page (Jcc targets compiled into the same function), loops, calls, an
+ * inlined get_pc_thunk, CLI/STI.
  * Compiled and interpreted runs must end in the same registers, flags, memory and instruction
  * count. (Single instructions are checked against real hardware by reference/differential.test.ts.)
  */
@@ -56,6 +57,8 @@ function program(): Uint8Array {
     .emit(0x0f, 0xc1, 0xf3) // xadd ebx, esi
     .rel([0xeb], 'join', 1) // jmp join
     .label('case1')
+    .rel([0xe8], 'thunk', 4) // call thunk: edx = this address (position-independent code)
+    .emit(0x01, 0xd6) // add esi, edx
     .emit(0x01, 0xce) // add esi, ecx
     .rel([0xeb], 'join', 1) // jmp join
     .label('case0')
@@ -72,6 +75,9 @@ function program(): Uint8Array {
     .emit(0x49) // dec ecx
     .rel([0x0f, 0x85], 'loop', 4) // jnz loop
     .emit(0xf4) // hlt
+    .label('thunk')
+    .emit(0x8b, 0x14, 0x24) // mov edx, [esp]
+    .emit(0xc3) // ret
     .label('sub')
     .emit(0x8d, 0x74, 0x36, 0x01) // lea esi, [esi + esi + 1]
     .emit(0x0f, 0xce) // bswap esi

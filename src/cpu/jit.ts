@@ -90,19 +90,17 @@ export class BlockCache {
       this.install(phys, NOT_COMPILABLE, page);
       return null;
     }
-    const fn = compileBlock(cpu, phys, cpu.eip);
+    const deps = new Set<number>();
+    const fn = compileBlock(cpu, phys, cpu.eip, deps);
     this.install(phys, fn ?? NOT_COMPILABLE, page);
+    // a write to a page whose code was inlined drops this block too
+    for (const dep of deps) if (dep !== page) this.watch(dep).push(phys);
     if (fn) this.compiled++;
     return fn;
   }
 
-  private install(phys: number, fn: BlockFn, page: number): void {
-    const slot = tableSlot(phys);
-    const eip = this.cpu.eip;
-    this.tag[slot] = phys + 1;
-    this.eip[slot] = eip;
-    this.fn[slot] = fn;
-    this.byPhys.set(phys, { eip, fn });
+  /** The list of blocks depending on physical page `page`, which from now on reports writes. */
+  private watch(page: number): number[] {
     let list = this.pageBlocks.get(page);
     if (!list) {
       list = [];
@@ -112,7 +110,17 @@ export class BlockCache {
         this.cpu.dropWriteMappingsTo(page);
       }
     }
-    list.push(phys);
+    return list;
+  }
+
+  private install(phys: number, fn: BlockFn, page: number): void {
+    const slot = tableSlot(phys);
+    const eip = this.cpu.eip;
+    this.tag[slot] = phys + 1;
+    this.eip[slot] = eip;
+    this.fn[slot] = fn;
+    this.byPhys.set(phys, { eip, fn });
+    this.watch(page).push(phys);
   }
 
   /** A write reached a page holding compiled code. */
@@ -159,7 +167,10 @@ interface FlagSource {
 }
 
 class Emitter {
+  constructor(readonly cpu: Cpu) {}
   lines: string[] = [];
+  /** Physical pages other than the block's own whose code the block depends on (inlined thunks). */
+  readonly deps = new Set<number>();
   private tmp = 0;
   /** The last flag-setting operation in this block (for fused compare-and-branch). */
   flags: FlagSource | null = null;
@@ -751,9 +762,23 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     case 0xe8: {
       const d = rd.u32();
       const next = nextEip();
+      const target = (next + d) | 0;
       fault();
+      const thunk = pcThunkAt(e, target);
+      if (thunk) {
+        // CALL to a get_pc_thunk (MOV reg, [ESP]; RET): while the thunk's page is mapped as at
+        // compile time, do what the three instructions do (the return address is still written
+        // below ESP) and go on; else make the call.
+        const { reg, vpn, entry } = thunk;
+        e.branch = {
+          cond: `((cpu.ss32 && cpu.tlbR[${vpn}] === ${entry}) ? (cpu.write32((sb[2] + r[4] - 4) | 0, ${next | 0}), r[${reg}] = ${next | 0}, cpu.icount += 2, false) : (cpu.push32(${next | 0}), true))`,
+          target,
+          next,
+        };
+        return 'branch';
+      }
       e.emit(`cpu.push32(${next | 0});`);
-      e.branch = { cond: null, target: (next + d) | 0, next };
+      e.branch = { cond: null, target, next };
       return 'branch';
     }
     case 0xe9: {
@@ -1044,6 +1069,26 @@ function emitShiftConst32(e: Emitter, sop: number, m: string, c: number): void {
   e.flags = { kind: 'add', a: v, b: '0', r };
 }
 
+/**
+ * Position-independent i386 code gets its own address by calling a thunk `MOV reg, [ESP]; RET`
+ * (8B /r with SIB 24, then C3), often several times per function. The thunk at linear `target`,
+ * if that page is in the TLB now: its register, virtual page and TLB entry (the run-time guard).
+ */
+function pcThunkAt(e: Emitter, target: number): { reg: number; vpn: number; entry: number } | null {
+  const cpu = e.cpu;
+  const vpn = target >>> 12;
+  const entry = cpu.tlbR[vpn];
+  if (!entry || (target & 0xfff) > 0xffc || cpu.csBase !== 0) return null;
+  const at = (entry ^ 1) + (target & 0xfff);
+  const u = cpu.u8;
+  const modrm = u[at + 1];
+  if (u[at] !== 0x8b || (modrm & 0xc7) !== 0x04 || u[at + 2] !== 0x24 || u[at + 3] !== 0xc3) return null;
+  const reg = (modrm >> 3) & 7;
+  if (reg === 4) return null; // MOV ESP, [ESP] is no thunk
+  e.deps.add((entry ^ 1) >>> 12);
+  return { reg, vpn, entry };
+}
+
 function modrmRead32(e: Emitter, rd: CodeReader, modrm: number, seg: number, fault: () => void): string {
   if (modrm >= 0xc0) return `r[${modrm & 7}]`;
   const ea = eaExpr(rd, modrm, seg);
@@ -1234,24 +1279,26 @@ const MAX_LOOP_ITERATIONS = 256;
  * honoured). A call between two V8 functions costs about five times a jump inside one. This
  * takes two passes: the first finds the targets that need labels.
  */
-export function compileBlock(cpu: Cpu, phys: number, eip: number): BlockFn | null {
+export function compileBlock(cpu: Cpu, phys: number, eip: number, deps?: Set<number>): BlockFn | null {
   if (!cpu.cs32) return null;
   const first = compilePass(cpu, phys, eip, null);
   if (!first) return null;
-  const body = first.loopTargets.size ? compilePass(cpu, phys, eip, first.loopTargets)!.body : first.body;
+  const final = first.loopTargets.size ? compilePass(cpu, phys, eip, first.loopTargets)! : first;
+  for (const page of final.deps) deps?.add(page);
+  const body = final.body;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function('cpu', 'r', 'r8', 'r16', 'sb', body) as BlockFn;
 }
 
 function compilePass(
   cpu: Cpu, phys: number, eip: number, labels: Set<number> | null,
-): { body: string; loopTargets: Set<number> } | null {
+): { body: string; loopTargets: Set<number>; deps: Set<number> } | null {
   const pagePhys = phys & ~0xfff;
   const pageLast = phys | 0xfff;
   const followJumps = cpu.csBase === 0;
   const pageLin = eip & ~0xfff; // with CS base 0, EIP is the linear address
   const rd = new CodeReader(cpu.u8, phys);
-  const e = new Emitter();
+  const e = new Emitter(cpu);
   const loopTargets = new Set<number>();
   /** Instruction start → case label, for the instructions compiled so far. */
   const compiled = new Map<number, number>();
@@ -1366,5 +1413,5 @@ function compilePass(
   const body = labels
     ? `let iterations = 0, label = 0;\nfor (;;) switch (label) {\ncase 0:\n${e.lines.join('\n')}\n}`
     : e.lines.join('\n');
-  return { body, loopTargets };
+  return { body, loopTargets, deps: e.deps };
 }
