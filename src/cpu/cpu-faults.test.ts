@@ -274,6 +274,42 @@ describe('global pages (CR4.PGE)', () => {
   });
 });
 
+describe('SYSENTER and SYSEXIT', () => {
+  beforeEach(() => setup(false));
+  const KENTRY = 0x6000, SE_STACK = 0x6f00, USER_CODE = 0x5000, USER_RET = 0x5100, USER_STACK2 = 0x5f00;
+  const wrmsr = (msr: number, v: number) => [0xb9, ...le32(msr), 0xb8, ...le32(v), 0x31, 0xd2, 0x0f, 0x30];
+
+  it('enter the kernel at IA32_SYSENTER_EIP and return to EDX/ECX at CPL 3 (SDM Vol. 2B)', () => {
+    code([...wrmsr(0x174, KCODE), ...wrmsr(0x175, SE_STACK), ...wrmsr(0x176, KENTRY)]);
+    for (let i = 0; i < 12; i++) cpu.step();
+    mem.writeBytes(KENTRY, new Uint8Array([0xba, ...le32(USER_RET), 0xb9, ...le32(USER_STACK2), 0x0f, 0x35])); // mov edx; mov ecx; sysexit
+    mem.writeBytes(USER_CODE, new Uint8Array([0x0f, 0x34])); // sysenter
+    enterUserMode(USER_CODE);
+    cpu.step();
+    expect(cpu.cpl).toBe(0);
+    expect([cpu.segSel[1], cpu.segSel[2]]).toEqual([KCODE, KDATA]); // CS, SS = CS + 8
+    expect([cpu.eip, cpu.reg32[ESP]]).toEqual([KENTRY, SE_STACK]);
+    expect(cpu.getEflags() & 0x200).toBe(0); // IF cleared
+    for (let i = 0; i < 3; i++) cpu.step();
+    expect(cpu.cpl).toBe(3);
+    expect([cpu.segSel[1], cpu.segSel[2]]).toEqual([UCODE, UDATA]); // CS + 16 | 3, CS + 24 | 3
+    expect([cpu.eip, cpu.reg32[ESP]]).toEqual([USER_RET, USER_STACK2]);
+  });
+
+  it('#GP for SYSEXIT at CPL 3 and for SYSENTER while IA32_SYSENTER_CS is 0', () => {
+    mem.writeBytes(0x5000, new Uint8Array([0x0f, 0x35])); // sysexit
+    enterUserMode(0x5000);
+    cpu.step();
+    expect(vectorTaken()).toBe(13);
+    setup(false);
+    mem.writeBytes(0x5000, new Uint8Array([0x0f, 0x34])); // sysenter
+    enterUserMode(0x5000);
+    cpu.step();
+    expect(vectorTaken()).toBe(13);
+    expect(stack(1)).toBe(0x5000);
+  });
+});
+
 describe('other exceptions', () => {
   beforeEach(() => setup(false));
 
