@@ -274,6 +274,32 @@ describe('global pages (CR4.PGE)', () => {
   });
 });
 
+describe('write tracking (framebuffer dirty pages)', () => {
+  beforeEach(() => setup(true));
+
+  it('sees the first CPU write after each collection, and keeps read mappings meanwhile', () => {
+    const PAGE = 0x200000;
+    mem.trackWrites(PAGE, 0x2000);
+    mem.takeDirtyPages(PAGE, 0x2000, () => {});
+    const dirty = () => {
+      const pages: number[] = [];
+      mem.takeDirtyPages(PAGE, 0x2000, (i) => pages.push(i));
+      return pages;
+    };
+    cpu.reg32[EAX] = 0x11223344;
+    code([0xa3, ...le32(PAGE + 0x1004), 0xa1, ...le32(PAGE + 0x10), 0xa3, ...le32(PAGE + 0x1008)]); // store, load, store
+    cpu.step();
+    expect(dirty()).toEqual([1]);
+    expect(cpu.tlbSupR[(PAGE + 0x1000) >>> 12]).not.toBe(0); // the read mapping stays cached
+    expect(cpu.tlbSupW[(PAGE + 0x1000) >>> 12]).toBe(0); // the write mapping is gone
+    cpu.step();
+    expect(dirty()).toEqual([]); // a read marks nothing
+    cpu.step();
+    expect(dirty()).toEqual([1]); // the next write is seen again
+    expect(mem.read32(PAGE + 0x1004)).toBe(0x11223344);
+  });
+});
+
 describe('SYSENTER and SYSEXIT', () => {
   beforeEach(() => setup(false));
   const KENTRY = 0x6000, SE_STACK = 0x6f00, USER_CODE = 0x5000, USER_RET = 0x5100, USER_STACK2 = 0x5f00;

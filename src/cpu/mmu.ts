@@ -67,7 +67,7 @@ export class Mmu extends LazyFlags {
     this.i32 = mem.i32;
     this.tlbR = this.tlbSupR;
     this.tlbW = this.tlbSupW;
-    mem.onWriteMappingsReset = () => this.flushTlbAll();
+    mem.onWriteMappingsReset = () => this.dropAllWriteMappings();
     mem.onMappingsChanged = () => this.flushTlbAll();
   }
 
@@ -139,6 +139,24 @@ export class Mmu extends LazyFlags {
     this.tlbUserR.fill(0);
     this.tlbUserW.fill(0);
     this.tlbGlobalFilledCount = 0;
+  }
+
+  /**
+   * Drop every cached write mapping and keep the read mappings: the next write to any page takes
+   * the slow path (which is how write tracking sees the first write to a page after its dirty mark
+   * was cleared, e.g. framebuffer pages after each frame).
+   */
+  dropAllWriteMappings(): void {
+    if (this.tlbFilledCount >= TLB_FILLED_MAX || this.tlbGlobalFilledCount >= TLB_FILLED_MAX) {
+      this.flushTlbAll();
+      return;
+    }
+    for (const [list, n] of [[this.tlbFilled, this.tlbFilledCount], [this.tlbGlobalFilled, this.tlbGlobalFilledCount]] as const) {
+      for (let i = 0; i < n; i++) {
+        this.tlbSupW[list[i]] = 0;
+        this.tlbUserW[list[i]] = 0;
+      }
+    }
   }
 
   /** Drop every cached write mapping that points at physical (backing) page `page`. */
