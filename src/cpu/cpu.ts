@@ -805,7 +805,7 @@ export class Cpu extends Mmu implements FpuHost {
         if (cache.tag[slot] === phys + 1 && cache.eip[slot] === this.eip) {
           const fn = cache.fn[slot];
           if (BlockCache.isCompilable(fn)) {
-            fn(this, r32, r8, r16, sb);
+            fn(this, r32, r8, r16, sb, cache.entry[slot]);
             this.branched = true;
             continue;
           }
@@ -814,7 +814,7 @@ export class Cpu extends Mmu implements FpuHost {
           const fn = cache.recall(phys, this.eip);
           if (fn) {
             if (BlockCache.isCompilable(fn)) {
-              fn(this, r32, r8, r16, sb);
+              fn(this, r32, r8, r16, sb, cache.entry[slot]);
               this.branched = true;
               continue;
             }
@@ -823,7 +823,7 @@ export class Cpu extends Mmu implements FpuHost {
             cache.heat[slot] = 0;
             const fn = cache.compile(phys);
             if (fn) {
-              fn(this, r32, r8, r16, sb);
+              fn(this, r32, r8, r16, sb, 0);
               this.branched = true;
               continue;
             }

@@ -32,7 +32,8 @@ const MAX_BLOCK_INSTRUCTIONS = 200;
 /** Pages whose code was invalidated this often are left to the interpreter. */
 const MAX_PAGE_INVALIDATIONS = 16;
 
-export type BlockFn = (cpu: Cpu, r: Int32Array, r8: Uint8Array, r16: Uint16Array, sb: Int32Array) => void;
+/** A compiled block; `entry` is the case label to start at (0: the block's own start). */
+export type BlockFn = (cpu: Cpu, r: Int32Array, r8: Uint8Array, r16: Uint16Array, sb: Int32Array, entry: number) => void;
 
 export function tableSlot(phys: number): number {
   return (phys ^ (phys >>> TABLE_BITS)) & TABLE_MASK;
@@ -52,10 +53,12 @@ export class BlockCache {
   readonly tag = new Int32Array(TABLE_SIZE);
   readonly eip = new Int32Array(TABLE_SIZE);
   readonly fn: BlockFn[] = new Array<BlockFn>(TABLE_SIZE).fill(NOT_COMPILABLE);
+  /** The `entry` argument for the slot's function. */
+  readonly entry = new Int32Array(TABLE_SIZE);
   /** Interpreter executions of an instruction that hashes to this slot. */
   readonly heat = new Uint16Array(TABLE_SIZE);
   /** Every block (and every start that cannot be compiled), by physical address. */
-  private readonly byPhys = new Map<number, { eip: number; fn: BlockFn }>();
+  private readonly byPhys = new Map<number, { eip: number; fn: BlockFn; entry: number }>();
   /** The physical addresses of the blocks in each physical page. */
   private readonly pageBlocks = new Map<number, number[]>();
   private readonly pageInvalidations = new Map<number, number>();
@@ -79,6 +82,7 @@ export class BlockCache {
     this.tag[slot] = phys + 1;
     this.eip[slot] = eip;
     this.fn[slot] = known.fn;
+    this.entry[slot] = known.entry;
     return known.fn;
   }
 
@@ -91,11 +95,25 @@ export class BlockCache {
       return null;
     }
     const deps = new Set<number>();
-    const fn = compileBlock(cpu, phys, cpu.eip, deps);
+    const entries = new Map<number, number>();
+    const fn = compileBlock(cpu, phys, cpu.eip, deps, entries);
     this.install(phys, fn ?? NOT_COMPILABLE, page);
     // a write to a page whose code was inlined drops this block too
     for (const dep of deps) if (dep !== page) this.watch(dep).push(phys);
-    if (fn) this.compiled++;
+    if (fn) {
+      this.compiled++;
+      // Every labelled instruction of the function is an entry into it: a branch target there
+      // that gets hot later is run by this function rather than compiled again.
+      if (cpu.csBase === 0) {
+        for (const [eip, label] of entries) {
+          const at = (phys & ~0xfff) | (eip & 0xfff);
+          if (eip === cpu.eip || this.byPhys.has(at)) continue;
+          this.byPhys.set(at, { eip, fn, entry: label });
+          this.watch(page).push(at);
+          for (const dep of deps) if (dep !== page) this.watch(dep).push(at);
+        }
+      }
+    }
     return fn;
   }
 
@@ -119,7 +137,8 @@ export class BlockCache {
     this.tag[slot] = phys + 1;
     this.eip[slot] = eip;
     this.fn[slot] = fn;
-    this.byPhys.set(phys, { eip, fn });
+    this.entry[slot] = 0;
+    this.byPhys.set(phys, { eip, fn, entry: 0 });
     this.watch(page).push(phys);
   }
 
@@ -1279,20 +1298,23 @@ const MAX_LOOP_ITERATIONS = 256;
  * honoured). A call between two V8 functions costs about five times a jump inside one. This
  * takes two passes: the first finds the targets that need labels.
  */
-export function compileBlock(cpu: Cpu, phys: number, eip: number, deps?: Set<number>): BlockFn | null {
+export function compileBlock(
+  cpu: Cpu, phys: number, eip: number, deps?: Set<number>, entries?: Map<number, number>,
+): BlockFn | null {
   if (!cpu.cs32) return null;
   const first = compilePass(cpu, phys, eip, null);
   if (!first) return null;
   const final = first.loopTargets.size ? compilePass(cpu, phys, eip, first.loopTargets)! : first;
   for (const page of final.deps) deps?.add(page);
+  if (final !== first) for (const [at, label] of final.labels) entries?.set(at, label);
   const body = final.body;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function('cpu', 'r', 'r8', 'r16', 'sb', body) as BlockFn;
+  return new Function('cpu', 'r', 'r8', 'r16', 'sb', 'entry', body) as BlockFn;
 }
 
 function compilePass(
   cpu: Cpu, phys: number, eip: number, labels: Set<number> | null,
-): { body: string; loopTargets: Set<number>; deps: Set<number> } | null {
+): { body: string; loopTargets: Set<number>; deps: Set<number>; labels: Map<number, number> } | null {
   const pagePhys = phys & ~0xfff;
   const pageLast = phys | 0xfff;
   const followJumps = cpu.csBase === 0;
@@ -1411,7 +1433,7 @@ function compilePass(
   // Queued targets that were compiled are entered by a jump: they need labels.
   if (!labels) for (const t of queued) if (compiled.has(t)) loopTargets.add(t);
   const body = labels
-    ? `let iterations = 0, label = 0;\nfor (;;) switch (label) {\ncase 0:\n${e.lines.join('\n')}\n}`
+    ? `let iterations = 0, label = entry;\nfor (;;) switch (label) {\ncase 0:\n${e.lines.join('\n')}\n}`
     : e.lines.join('\n');
-  return { body, loopTargets, deps: e.deps };
+  return { body, loopTargets, deps: e.deps, labels: labelOf };
 }
