@@ -563,25 +563,8 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     case 0xfd:
       e.emit(`cpu.flagsReg |= ${FLAG_DF};`);
       return 'continue';
-    case 0xfe: {
-      const modrm = rd.u8n();
-      const sub = (modrm >> 3) & 7;
-      if (sub > 1) return 'stop';
-      const a = e.t(), r = e.t();
-      const delta = sub ? '- 1' : '+ 1';
-      if (modrm >= 0xc0) {
-        const m = `r8[${REG8_INDEX[modrm & 7]}]`;
-        e.emit(`const ${a} = ${m}, ${r} = (${a} ${delta}) & 0xff; ${m} = ${r};`);
-      } else {
-        const ea = e.t();
-        e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
-        fault();
-        e.emit(`const ${a} = cpu.rmw8(${ea}), ${r} = (${a} ${delta}) & 0xff; cpu.write8(${ea}, ${r});`);
-      }
-      e.emit(`cpu.setFlagsIncDec(${a}, ${r}, 7, ${sub === 1});`);
-      e.flags = null;
-      return 'continue';
-    }
+    case 0xfe: // INC/DEC Eb
+      return emitIncDecSmall(e, rd, rd.u8n(), seg, fault, 8);
     case 0x88: {
       const modrm = rd.u8n();
       const g = `r8[${REG8_INDEX[(modrm >> 3) & 7]}]`;
@@ -936,6 +919,27 @@ function isLockable(op: number, next: number, next2: number): boolean {
   }
 }
 
+/** INC/DEC of an 8- or 16-bit r/m operand (other ModRM reg fields are not compiled). */
+function emitIncDecSmall(e: Emitter, rd: CodeReader, modrm: number, seg: number, fault: () => void, bits: 8 | 16): Step {
+  const sub = (modrm >> 3) & 7;
+  if (sub > 1) return 'stop';
+  const a = e.t(), r = e.t();
+  const delta = sub ? '- 1' : '+ 1';
+  const mask = bits === 8 ? '0xff' : '0xffff';
+  if (modrm >= 0xc0) {
+    const m = bits === 8 ? `r8[${REG8_INDEX[modrm & 7]}]` : `r16[${(modrm & 7) << 1}]`;
+    e.emit(`const ${a} = ${m}, ${r} = (${a} ${delta}) & ${mask}; ${m} = ${r};`);
+  } else {
+    const ea = e.t();
+    e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+    fault();
+    e.emit(`const ${a} = cpu.rmw${bits}(${ea}), ${r} = (${a} ${delta}) & ${mask}; cpu.write${bits}(${ea}, ${r});`);
+  }
+  e.emit(`cpu.setFlagsIncDec(${a}, ${r}, ${bits - 1}, ${sub === 1});`);
+  e.flags = null;
+  return 'continue';
+}
+
 /**
  * 16-bit ALU operation `alu` on the r/m operand (register or memory) and `src()` (read after the
  * ModRM displacement, since it may be an immediate that follows it); CMP stores nothing.
@@ -1037,25 +1041,8 @@ function compileOperandSize16(e: Emitter, rd: CodeReader, op: number, seg: numbe
       e.flags = null;
       return 'continue';
     }
-    case 0xff: { // INC/DEC Ew
-      const modrm = rd.u8n();
-      const sub = (modrm >> 3) & 7;
-      if (sub > 1) return 'stop';
-      const a = e.t(), r = e.t();
-      const delta = sub ? '- 1' : '+ 1';
-      if (modrm >= 0xc0) {
-        const m = `r16[${(modrm & 7) << 1}]`;
-        e.emit(`const ${a} = ${m}, ${r} = (${a} ${delta}) & 0xffff; ${m} = ${r};`);
-      } else {
-        const ea = e.t();
-        e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
-        fault();
-        e.emit(`const ${a} = cpu.rmw16(${ea}), ${r} = (${a} ${delta}) & 0xffff; cpu.write16(${ea}, ${r});`);
-      }
-      e.emit(`cpu.setFlagsIncDec(${a}, ${r}, 15, ${sub === 1});`);
-      e.flags = null;
-      return 'continue';
-    }
+    case 0xff: // INC/DEC Ew
+      return emitIncDecSmall(e, rd, rd.u8n(), seg, fault, 16);
     default:
       return 'stop';
   }
