@@ -21,7 +21,10 @@
  */
 import type { Cpu } from './cpu';
 import { EXC_NM } from './exceptions';
-import { CR0_EM, CR0_TS, CR4_TSD, FLAG_DF, FLAG_IF } from './registers';
+import {
+  CR0_EM, CR0_TS, CR4_TSD, FLAG_AF, FLAG_CF, FLAG_DF, FLAG_IF, FLAG_OF, FLAG_PF, FLAG_SF, FLAG_ZF, FLAGS_ARITH,
+} from './registers';
+import { LAZY_ADD, LAZY_SUB } from './flags';
 
 /** Direct-mapped table of compiled blocks. */
 const TABLE_BITS = 16;
@@ -1294,9 +1297,264 @@ export function compileBlock(
   const final = first.loopTargets.size ? compilePass(cpu, phys, eip, first.loopTargets)! : first;
   for (const page of final.deps) deps?.add(page);
   if (final !== first) for (const [at, label] of final.labels) entries?.set(at, label);
-  const body = final.body;
+  const body = finishBody(final.body);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   return new Function('cpu', 'r', 'r8', 'r16', 'sb', 'entry', body) as BlockFn;
+}
+
+// --- Finishing a block's text: inline fast paths, guest state in locals ---
+//
+// The emitters above write guest state as it lives in the CPU object (`r[n]`, `r8[n]`, `r16[n]`,
+// `cpu.lazyRes`, ...) and call the CPU's helpers (`cpu.read32`, `cpu.setFlagsAdd`, ...). Two
+// rewrites of the finished text make that fast:
+//
+// 1. Inline fast paths. TurboFan inlines small callees only up to a cumulative budget per
+//    function (under 1 KB of bytecode), which a block of a few dozen instructions exhausts: the
+//    rest of its memory accesses and flag recordings would stay real calls. So the fast paths of
+//    those helpers are written out: a TLB lookup and a typed-array access for an aligned in-page
+//    access (anything else calls the helper, which takes the slow path), the field stores of the
+//    lazy flag recordings, the flag tests. Scratch variables ($a/$x for reads, $w/$v/$y for
+//    writes, $p/$q/$s for ALU operations) are live only inside one expansion, and arguments are
+//    evaluated in the order the call would have evaluated them.
+// 2. Guest state in locals. The eight registers and the seven lazy-flag fields the block uses are
+//    loaded into locals on entry and stored back by a `finally` (on every return and every
+//    fault), so V8 keeps them in machine registers and drops flag recordings that the next
+//    instruction overwrites. Around a call to a helper that reads or writes them, the locals are
+//    stored before and loaded after; `$sr`/`$sf` say that the CPU object is the current copy
+//    while such a call runs, so a fault inside it keeps what the helper wrote (a REP string
+//    instruction's progress, for one).
+
+/** Lengths in bytes and the typed array of an aligned access of each width. */
+const ACCESS = {
+  8: { view: 'u8', align: 0, shift: 0 },
+  16: { view: 'u16', align: 1, shift: 1 },
+  32: { view: 'i32', align: 3, shift: 2 },
+} as const;
+
+const CLEAR_CF_OF_AF = ~(FLAG_CF | FLAG_OF | FLAG_AF);
+const RESULT_FLAGS = FLAG_PF | FLAG_ZF | FLAG_SF;
+
+function readFast(bits: 8 | 16 | 32, a: string, table: 'tlbR' | 'tlbW', slow: string): string {
+  const { view, align, shift } = ACCESS[bits];
+  // A TLB entry is the page's offset in RAM with bit 0 set: (entry + offset) >> shift drops that
+  // bit for an aligned offset; bytes use entry ^ 1.
+  const index = bits === 8 ? '($x ^ 1) + ($a & 4095)' : `($x + ($a & 4095)) >> ${shift}`;
+  const aligned = align ? ` && ($a & ${align}) === 0` : '';
+  return `($a = ${a}, $x = cpu.${table}[$a >>> 12], $x !== 0${aligned} ? cpu.${view}[${index}] : cpu.${slow}($a))`;
+}
+
+function writeFast(bits: 8 | 16 | 32, a: string, v: string): string {
+  const { view, align, shift } = ACCESS[bits];
+  const index = bits === 8 ? '($y ^ 1) + ($w & 4095)' : `($y + ($w & 4095)) >> ${shift}`;
+  const aligned = align ? ` && ($w & ${align}) === 0` : '';
+  return `($w = ${a}, $v = ${v}, $y = cpu.tlbW[$w >>> 12], $y !== 0${aligned} ? (cpu.${view}[${index}] = $v) : cpu.write${bits}($w, $v))`;
+}
+
+/** LazyFlags.getCF and friends as expressions (0 or 1). */
+const CF = '((cpu.lazyMask & 1) === 0 ? cpu.flagsReg & 1 : ((cpu.lazyKind === 0' +
+  ' ? (cpu.lazyOp1 & cpu.lazyOp2) | ((cpu.lazyOp1 | cpu.lazyOp2) & ~cpu.lazyRes)' +
+  ' : (~cpu.lazyOp1 & cpu.lazyOp2) | ((~cpu.lazyOp1 | cpu.lazyOp2) & cpu.lazyRes)) >>> cpu.lazySign) & 1)';
+const ZF = `((cpu.lazyMask & ${FLAG_ZF}) === 0 ? (cpu.flagsReg >> 6) & 1 : cpu.lazyRes === 0 ? 1 : 0)`;
+const SF = `((cpu.lazyMask & ${FLAG_SF}) === 0 ? (cpu.flagsReg >> 7) & 1 : (cpu.lazyRes >>> cpu.lazySign) & 1)`;
+const OF = `((cpu.lazyMask & ${FLAG_OF}) === 0 ? (cpu.flagsReg >> 11) & 1 : ((cpu.lazyKind === 0` +
+  ' ? (cpu.lazyOp1 ^ cpu.lazyRes) & (cpu.lazyOp2 ^ cpu.lazyRes)' +
+  ' : (cpu.lazyOp1 ^ cpu.lazyOp2) & (cpu.lazyOp1 ^ cpu.lazyRes)) >>> cpu.lazySign) & 1)';
+/** LazyFlags.testCondition for each cc >> 1 (PF, 5, keeps the call). */
+const CONDITION = [OF, CF, ZF, `(${CF} | ${ZF})`, SF, null, `(${SF} ^ ${OF})`, `(${ZF} | (${SF} ^ ${OF}))`];
+
+function lazyRecord(kind: number, a: string, b: string, r: string, sign: string, mask = FLAGS_ARITH): string {
+  return `cpu.lazyKind = ${kind}, cpu.lazyOp1 = ${a}, cpu.lazyOp2 = ${b}, cpu.lazyRes = ${r}, cpu.lazySign = ${sign}, cpu.lazyMask = ${mask}`;
+}
+function logicRecord(r: string, sign: string): string {
+  return `cpu.flagsReg &= ${CLEAR_CF_OF_AF}, cpu.lazyRes = ${r}, cpu.lazySign = ${sign}, cpu.lazyMask = ${RESULT_FLAGS}`;
+}
+
+/** Cpu.alu with a constant operation and width: the result, recording the flags. */
+function aluFast([op, a, b, sign]: string[]): string | false {
+  if (!/^\d+$/.test(op) || !/^(7|15|31)$/.test(sign)) return false;
+  const mask = sign === '31' ? -1 : (2 << Number(sign)) - 1;
+  const head = `$p = ${a}, $q = ${b}`;
+  switch (Number(op)) {
+    case 0: return `(${head}, $s = ($p + $q) & ${mask}, ${lazyRecord(LAZY_ADD, '$p', '$q', '$s', sign)}, $s)`;
+    case 2: return `(${head}, $s = ($p + $q + ${CF}) & ${mask}, ${lazyRecord(LAZY_ADD, '$p', '$q', '$s', sign)}, $s)`;
+    case 3: return `(${head}, $s = ($p - $q - ${CF}) & ${mask}, ${lazyRecord(LAZY_SUB, '$p', '$q', '$s', sign)}, $s)`;
+    case 1: return `(${head}, $s = $p | $q, ${logicRecord('$s', sign)}, $s)`;
+    case 4: return `(${head}, $s = $p & $q, ${logicRecord('$s', sign)}, $s)`;
+    case 6: return `(${head}, $s = $p ^ $q, ${logicRecord('$s', sign)}, $s)`;
+    case 5: case 7: return `(${head}, $s = ($p - $q) & ${mask}, ${lazyRecord(LAZY_SUB, '$p', '$q', '$s', sign)}, $s)`;
+    default: return false;
+  }
+}
+
+/** Expansions of `cpu.<name>(args)`; false keeps the call. */
+const INLINE: Record<string, (args: string[]) => string | false> = {
+  read8: ([a]) => readFast(8, a, 'tlbR', 'read8'),
+  read16: ([a]) => readFast(16, a, 'tlbR', 'read16'),
+  read32: ([a]) => readFast(32, a, 'tlbR', 'read32'),
+  rmw8: ([a]) => readFast(8, a, 'tlbW', 'rmw8'),
+  rmw16: ([a]) => readFast(16, a, 'tlbW', 'rmw16'),
+  rmw32: ([a]) => readFast(32, a, 'tlbW', 'rmw32'),
+  write8: ([a, v]) => writeFast(8, a, v),
+  write16: ([a, v]) => writeFast(16, a, v),
+  write32: ([a, v]) => writeFast(32, a, v),
+  push32: ([v]) =>
+    `($v = ${v}, $w = (sb[2] + r[4] - 4) | 0, $y = cpu.tlbW[$w >>> 12], cpu.ss32 && $y !== 0 && ($w & 3) === 0` +
+    ` ? (cpu.i32[($y + ($w & 4095)) >> 2] = $v, r[4] = (r[4] - 4) | 0) : cpu.push32($v))`,
+  pop32: () =>
+    `($a = (sb[2] + r[4]) | 0, $x = cpu.tlbR[$a >>> 12], cpu.ss32 && $x !== 0 && ($a & 3) === 0` +
+    ` ? (r[4] = (r[4] + 4) | 0, cpu.i32[($x + ($a & 4095)) >> 2]) : cpu.pop32())`,
+  alu: aluFast,
+  getCF: () => CF,
+  testCondition: ([cc]) => {
+    if (!/^\d+$/.test(cc)) return false;
+    const t = CONDITION[Number(cc) >> 1];
+    return t !== null && `(${t} ${Number(cc) & 1 ? '===' : '!=='} 0)`;
+  },
+  // The recordings evaluate their arguments into the scratch variables first, so a fault while
+  // evaluating them leaves the previous record whole.
+  setFlagsAdd: ([a, b, r, sign]) => `($p = ${a}, $q = ${b}, $s = ${r}, ${lazyRecord(LAZY_ADD, '$p', '$q', '$s', sign)})`,
+  setFlagsSub: ([a, b, r, sign]) => `($p = ${a}, $q = ${b}, $s = ${r}, ${lazyRecord(LAZY_SUB, '$p', '$q', '$s', sign)})`,
+  setFlagsLogic: ([r, sign]) => `($s = ${r}, ${logicRecord('$s', sign)})`,
+  setFlagsResultWith: (args) =>
+    args.length === 4 &&
+    `($s = ${args[0]}, $p = ${args[2]}, $q = ${args[3]},` +
+    ` cpu.flagsReg = (cpu.flagsReg & ${CLEAR_CF_OF_AF}) | ($p ? ${FLAG_CF} : 0) | ($q ? ${FLAG_OF} : 0),` +
+    ` cpu.lazyRes = $s, cpu.lazySign = ${args[1]}, cpu.lazyMask = ${RESULT_FLAGS})`,
+  setCarryOverflow: ([cf, of]) =>
+    `($p = ${cf}, $q = ${of}, cpu.flagsReg = (cpu.flagsReg & ${~(FLAG_CF | FLAG_OF)}) | $p | ($q << 11),` +
+    ` cpu.lazyMask &= ${~(FLAG_CF | FLAG_OF)})`,
+  setFlagsIncDec: ([a, r, sign, dec]) =>
+    (dec === 'true' || dec === 'false') &&
+    `($p = ${a}, $s = ${r}, cpu.flagsReg = (cpu.flagsReg & ${~FLAG_CF}) | ${CF},` +
+    ` ${lazyRecord(dec === 'true' ? LAZY_SUB : LAZY_ADD, '$p', '1', '$s', sign, FLAGS_ARITH & ~FLAG_CF)})`,
+};
+
+/**
+ * Rewrite every `cpu.<name>(args)` in `src`, innermost first: `f` gets the name and the rewritten
+ * arguments and returns the replacement, or false to keep the call.
+ */
+function rewriteCalls(src: string, f: (name: string, args: string[]) => string | false): string {
+  let out = '';
+  let from = 0;
+  const call = /cpu\.(\w+)\(/g;
+  for (let m = call.exec(src); m; m = call.exec(src)) {
+    // the argument list, split at top-level commas
+    const open = m.index + m[0].length;
+    const args: string[] = [];
+    let depth = 0;
+    let start = open;
+    let i = open;
+    for (; i < src.length; i++) {
+      const c = src[i];
+      if (c === '(' || c === '[' || c === '{') depth++;
+      else if (c === ')' || c === ']' || c === '}') {
+        if (depth === 0) break;
+        depth--;
+      } else if (c === ',' && depth === 0) {
+        args.push(src.slice(start, i).trim());
+        start = i + 1;
+      }
+    }
+    const last = src.slice(start, i).trim();
+    if (last || args.length) args.push(last);
+    const text = f(m[1], args.map((a) => rewriteCalls(a, f)));
+    if (text === false) continue; // calls inside the arguments are found by the scan going on
+    out += src.slice(from, m.index) + text;
+    from = i + 1;
+    call.lastIndex = from;
+  }
+  return out + src.slice(from);
+}
+
+/** Expand the helper calls listed in INLINE. */
+export function inlineHelpers(src: string): string {
+  return rewriteCalls(src, (name, args) => (INLINE[name] ? INLINE[name](args) : false));
+}
+
+/** The lazy-flag fields of the CPU and their locals. */
+const FLAG_FIELDS = [
+  ['flagsReg', '$fR'], ['lazyMask', '$fM'], ['lazyKind', '$fK'], ['lazyOp1', '$f1'],
+  ['lazyOp2', '$f2'], ['lazyRes', '$fr'], ['lazySign', '$fs'],
+] as const;
+
+/** Helpers that touch neither registers nor flags (they may fault: the `finally` stores the locals). */
+const TOUCHES_NOTHING = new Set([
+  'read8', 'read16', 'read32', 'write8', 'write16', 'write32', 'rmw8', 'rmw16', 'rmw32',
+  'raise', 'raiseGP', 'mul32', 'dropWriteMappingsTo',
+]);
+/** Helpers that read or write registers but not flags. */
+const TOUCHES_REGISTERS = new Set(['push32', 'pop32', 'peek32', 'adjustEsp', 'leave', 'div32']);
+/** Helpers that read flags and write neither flags nor registers. */
+const READS_FLAGS = new Set(['testCondition', 'getCF', 'getEflags']);
+/** Helpers that read or write flags but not registers. */
+const TOUCHES_FLAGS = new Set([
+  'alu', 'shift', 'shiftDouble', 'setArithFlags', 'setCF', 'setEflagsChecked', 'setCarryOverflow',
+  'setFlagsAdd', 'setFlagsSub', 'setFlagsLogic', 'setFlagsResultWith', 'setFlagsIncDec',
+]);
+
+const REG8_SHIFT = (i: number) => ((i & 1) !== 0 ? 8 : 0);
+
+/** Guest registers and lazy flags in locals (see above). */
+export function localizeState(src: string): string {
+  // registers: 8- and 16-bit stores first (always whole statements), then loads
+  let s = src.replace(/\b(r8|r16)\[(\d+)\] = ([^;]*);/g, (_m, view: string, k: string, rhs: string) => {
+    const i = Number(k);
+    if (view === 'r16') return `$r${i >> 1} = ($r${i >> 1} & -65536) | ((${rhs}) & 65535);`;
+    const n = i >> 2, sh = REG8_SHIFT(i);
+    return `$r${n} = ($r${n} & ${~(0xff << sh)}) | (((${rhs}) & 255) << ${sh});`;
+  });
+  s = s.replace(/\b(r8|r16)\[(\d+)\]/g, (_m, view: string, k: string) => {
+    const i = Number(k);
+    if (view === 'r16') return `($r${i >> 1} & 65535)`;
+    return `(($r${i >> 2} >>> ${REG8_SHIFT(i)}) & 255)`;
+  });
+  s = s.replace(/\br\[([0-7])\]/g, '$$r$1');
+  if (/\br(8|16)?\[/.test(s)) throw new Error('block compiler: a register access with a computed index');
+  for (const [field, local] of FLAG_FIELDS) s = s.split(`cpu.${field}`).join(local);
+  const regs = [0, 1, 2, 3, 4, 5, 6, 7].filter((n) => s.includes(`$r${n}`));
+  const flags = s.includes('$f');
+  const regsOut = regs.map((n) => `r[${n}] = $r${n}`).join(', ');
+  const regsIn = regs.map((n) => `$r${n} = r[${n}]`).join(', ');
+  const flagsOut = FLAG_FIELDS.map(([f, l]) => `cpu.${f} = ${l}`).join(', ');
+  const flagsIn = FLAG_FIELDS.map(([f, l]) => `${l} = cpu.${f}`).join(', ');
+  let site = 0;
+  s = rewriteCalls(s, (name, args) => {
+    if (TOUCHES_NOTHING.has(name)) return false;
+    const readsFlags = flags && !TOUCHES_REGISTERS.has(name);
+    const writesFlags = readsFlags && !READS_FLAGS.has(name);
+    const touchesRegs = regs.length > 0 && !TOUCHES_FLAGS.has(name) && !READS_FLAGS.has(name);
+    if (!readsFlags && !touchesRegs) return false;
+    // arguments first (they may use the locals), then the stores, the call, the loads
+    const vals = args.map((_, i) => `$c${site}_${i}`);
+    const result = `$c${site}`;
+    site++;
+    const before = [...args.map((a, i) => `${vals[i]} = ${a}`)];
+    const after: string[] = [];
+    if (touchesRegs) {
+      before.push(regsOut, '$sr = 1');
+      after.push(regsIn, '$sr = 0');
+    }
+    if (readsFlags) before.push(flagsOut);
+    if (writesFlags) {
+      before.push('$sf = 1');
+      after.push(flagsIn, '$sf = 0');
+    }
+    return `(${before.join(', ')}, ${result} = cpu.${name}(${vals.join(', ')}), ${after.length ? after.join(', ') + ', ' : ''}${result})`;
+  });
+  const scratch = ['$sr = 0', '$sf = 0'];
+  for (let i = 0; i < site; i++) scratch.push(`$c${i} = 0`);
+  const decls = [...scratch, ...regs.map((n) => `$r${n} = r[${n}]`)];
+  if (flags) decls.push(...FLAG_FIELDS.map(([f, l]) => `${l} = cpu.${f}`));
+  const store = [regs.length ? `if ($sr === 0) { ${regsOut}; }` : '', flags ? `if ($sf === 0) { ${flagsOut}; }` : ''];
+  // call-site argument slots are declared where they are assigned
+  const argSlots = new Set(s.match(/\$c\d+_\d+/g) ?? []);
+  if (argSlots.size) decls.push(...[...argSlots].map((v) => `${v} = 0`));
+  return `let ${decls.join(', ')};\ntry {\n${s}\n} finally {\n${store.join('\n')}\n}`;
+}
+
+/** The final text of a block function from the emitted body. */
+function finishBody(body: string): string {
+  return `let $a = 0, $x = 0, $w = 0, $v = 0, $y = 0, $p = 0, $q = 0, $s = 0;\n${localizeState(inlineHelpers(body))}`;
 }
 
 function compilePass(
