@@ -1492,6 +1492,19 @@ const TOUCHES_FLAGS = new Set([
   'setFlagsAdd', 'setFlagsSub', 'setFlagsLogic', 'setFlagsResultWith', 'setFlagsIncDec',
 ]);
 
+/**
+ * What an x87 instruction (`cpu.x87(op, modrm, ...)`) touches besides the FPU and memory: FSTSW AX
+ * writes AX, FCMOVcc reads EFLAGS, FCOMI/FUCOMI(P) write them; the name of a helper class above.
+ */
+function x87Access([op, modrm]: string[]): string {
+  const o = Number(op), m = Number(modrm);
+  if (!/^\d+$/.test(op) || !/^\d+$/.test(modrm)) return 'x87';
+  if (o === 0xdf && m === 0xe0) return 'adjustEsp'; // FSTSW AX: registers
+  if ((o === 0xda || o === 0xdb) && m >= 0xc0 && m < 0xe0) return 'getCF'; // FCMOVcc: reads flags
+  if ((o === 0xdb || o === 0xdf) && m >= 0xe8 && m < 0xf8) return 'setCF'; // FCOMI/FUCOMI: flags
+  return 'read8'; // neither
+}
+
 const REG8_SHIFT = (i: number) => ((i & 1) !== 0 ? 8 : 0);
 
 /** Guest registers and lazy flags in locals (see above). */
@@ -1519,10 +1532,12 @@ export function localizeState(src: string): string {
   const flagsIn = FLAG_FIELDS.map(([f, l]) => `${l} = cpu.${f}`).join(', ');
   let site = 0;
   s = rewriteCalls(s, (name, args) => {
-    if (TOUCHES_NOTHING.has(name)) return false;
-    const readsFlags = flags && !TOUCHES_REGISTERS.has(name);
-    const writesFlags = readsFlags && !READS_FLAGS.has(name);
-    const touchesRegs = regs.length > 0 && !TOUCHES_FLAGS.has(name) && !READS_FLAGS.has(name);
+    // x87 instructions are classed by what they touch
+    const kind = name === 'x87' ? x87Access(args) : name;
+    if (TOUCHES_NOTHING.has(kind)) return false;
+    const readsFlags = flags && !TOUCHES_REGISTERS.has(kind);
+    const writesFlags = readsFlags && !READS_FLAGS.has(kind);
+    const touchesRegs = regs.length > 0 && !TOUCHES_FLAGS.has(kind) && !READS_FLAGS.has(kind);
     if (!readsFlags && !touchesRegs) return false;
     // arguments first (they may use the locals), then the stores, the call, the loads
     const vals = args.map((_, i) => `$c${site}_${i}`);
