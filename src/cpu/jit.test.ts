@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { IoBus } from '../io/io-bus';
 import { PhysMemory } from '../memory/phys-memory';
 import { Cpu } from './cpu';
-import { ECX, EDI, ESI, ESP } from './registers';
+import { EBX, ECX, EDI, ESI, ESP } from './registers';
 
 const CODE = 0x1000;
 const DATA = 0x8000;
@@ -115,5 +115,61 @@ describe('compiled blocks on a whole program', () => {
     expect(Buffer.from(jit.mem.readBytes(DATA, 0x1000)).equals(Buffer.from(ref.mem.readBytes(DATA, 0x1000)))).toBe(true);
     // the program really ran: 5000 iterations of 9 to 13 instructions
     expect(ref.cpu.icount).toBeGreaterThan(45_000);
+  });
+});
+
+/**
+ * REP MOVSD from a compiled block, with a destination running into a not-present page: registers
+ * live in the block's locals, the string instruction runs in a helper that updates the CPU's own
+ * registers element by element, and the fault must leave the progress made (ECX/ESI/EDI after
+ * the elements copied) and the flags of the instructions before it, as the interpreter does.
+ */
+function runToFault(jitThreshold: number): { regs: number[]; eflags: number; eip: number; compiled: number } {
+  const mem = new PhysMemory({ ramBytes: 1 << 20 });
+  const cpu = new Cpu(mem, new IoBus());
+  cpu.enterFlatProtectedMode(0x800);
+  cpu.jitThreshold = jitThreshold;
+  const PD = 0x2000, PT = 0x3000, HOLE = 0x9000;
+  mem.write32(PD, PT | 3);
+  for (let i = 0; i < 256; i++) mem.write32(PT + i * 4, i === HOLE >>> 12 ? 0 : (i << 12) | 3);
+  cpu.cr3 = PD;
+  cpu.cr0 |= 1 << 31;
+  cpu.flushTlb();
+  const a = new Asm()
+    .label('loop')
+    .emit(0xbf, ...[0xe0, 0x8f, 0x00, 0x00]) // mov edi, 0x8fe0 (8 dwords below the hole)
+    .emit(0xbe, ...[0x00, 0x60, 0x00, 0x00]) // mov esi, 0x6000
+    .emit(0x89, 0xd9) // mov ecx, ebx
+    .emit(0xf3, 0xa5) // rep movsd
+    .emit(0x43) // inc ebx
+    .emit(0x01, 0xd8) // add eax, ebx
+    .rel([0xeb], 'loop', 1); // jmp loop
+  mem.writeBytes(CODE, a.build());
+  cpu.eip = CODE;
+  cpu.reg32[EBX] = 1; // one dword more on every iteration
+  cpu.reg32[ESP] = STACK;
+  class Faulted extends Error {}
+  let state: { regs: number[]; eflags: number; eip: number } | null = null;
+  cpu.onException = (vector) => {
+    expect(vector).toBe(14);
+    state = { regs: Array.from(cpu.reg32), eflags: cpu.getEflags(), eip: cpu.eip };
+    throw new Faulted();
+  };
+  expect(() => cpu.run(100_000)).toThrow(Faulted);
+  return { ...state!, compiled: cpu.blocks.compiled };
+}
+
+describe('a fault inside a helper called from a compiled block', () => {
+  it('keeps the progress of REP MOVSD and the flags, as the interpreter does', () => {
+    const ref = runToFault(Infinity);
+    const jit = runToFault(2);
+    expect(jit.compiled).toBeGreaterThan(0);
+    // the ninth iteration faults on its ninth dword, at the hole
+    expect(ref.regs[ECX]).toBe(1);
+    expect(ref.regs[EDI]).toBe(0x9000);
+    expect(ref.regs[ESI]).toBe(0x6020);
+    expect(jit.regs).toEqual(ref.regs);
+    expect(jit.eflags).toBe(ref.eflags);
+    expect(jit.eip).toBe(ref.eip);
   });
 });
