@@ -1505,6 +1505,9 @@ function x87Access([op, modrm]: string[]): string {
   return 'read8'; // neither
 }
 
+/** CPU fields read into locals on entry (see localizeState). */
+const HOISTED = [['tlbR', '$tR'], ['tlbW', '$tW'], ['u8', '$u8'], ['u16', '$u16'], ['i32', '$i32'], ['ss32', '$ss']] as const;
+
 const REG8_SHIFT = (i: number) => ((i & 1) !== 0 ? 8 : 0);
 
 /** Guest registers and lazy flags in locals (see above). */
@@ -1524,6 +1527,9 @@ export function localizeState(src: string): string {
   s = s.replace(/\br\[([0-7])\]/g, '$$r$1');
   if (/\br(8|16)?\[/.test(s)) throw new Error('block compiler: a register access with a computed index');
   for (const [field, local] of FLAG_FIELDS) s = s.split(`cpu.${field}`).join(local);
+  // The EIP of the instruction under way: the CPU's copy is set before helpers that read it
+  // (x87 for FIP, string instructions) and by the `finally` (for a fault).
+  s = s.replace(/cpu\.instrStart = (-?\d+);/g, '$$ip = $1;');
   const regs = [0, 1, 2, 3, 4, 5, 6, 7].filter((n) => s.includes(`$r${n}`));
   const flags = s.includes('$f');
   const regsOut = regs.map((n) => `r[${n}] = $r${n}`).join(', ');
@@ -1534,17 +1540,20 @@ export function localizeState(src: string): string {
   s = rewriteCalls(s, (name, args) => {
     // x87 instructions are classed by what they touch
     const kind = name === 'x87' ? x87Access(args) : name;
-    if (TOUCHES_NOTHING.has(kind)) return false;
-    const readsFlags = flags && !TOUCHES_REGISTERS.has(kind);
+    const untouched = TOUCHES_NOTHING.has(kind);
+    // x87 records the instruction's address (FIP); everything else reads it only after a fault
+    const readsIp = name === 'x87' || !untouched;
+    const readsFlags = flags && !untouched && !TOUCHES_REGISTERS.has(kind);
     const writesFlags = readsFlags && !READS_FLAGS.has(kind);
-    const touchesRegs = regs.length > 0 && !TOUCHES_FLAGS.has(kind) && !READS_FLAGS.has(kind);
-    if (!readsFlags && !touchesRegs) return false;
+    const touchesRegs = regs.length > 0 && !untouched && !TOUCHES_FLAGS.has(kind) && !READS_FLAGS.has(kind);
+    if (!readsFlags && !touchesRegs && !readsIp) return false;
     // arguments first (they may use the locals), then the stores, the call, the loads
     const vals = args.map((_, i) => `$c${site}_${i}`);
     const result = `$c${site}`;
     site++;
     const before = [...args.map((a, i) => `${vals[i]} = ${a}`)];
     const after: string[] = [];
+    if (readsIp) before.push('cpu.instrStart = $ip');
     if (touchesRegs) {
       before.push(regsOut, '$sr = 1');
       after.push(regsIn, '$sr = 0');
@@ -1556,11 +1565,20 @@ export function localizeState(src: string): string {
     }
     return `(${before.join(', ')}, ${result} = cpu.${name}(${vals.join(', ')}), ${after.length ? after.join(', ') + ', ' : ''}${result})`;
   });
-  const scratch = ['$sr = 0', '$sf = 0'];
+  const scratch = ['$sr = 0', '$sf = 0', '$ip = cpu.instrStart'];
   for (let i = 0; i < site; i++) scratch.push(`$c${i} = 0`);
   const decls = [...scratch, ...regs.map((n) => `$r${n} = r[${n}]`)];
   if (flags) decls.push(...FLAG_FIELDS.map(([f, l]) => `${l} = cpu.${f}`));
-  const store = [regs.length ? `if ($sr === 0) { ${regsOut}; }` : '', flags ? `if ($sf === 0) { ${flagsOut}; }` : ''];
+  const store = [
+    'cpu.instrStart = $ip;',
+    regs.length ? `if ($sr === 0) { ${regsOut}; }` : '',
+    flags ? `if ($sf === 0) { ${flagsOut}; }` : '',
+  ];
+  // CPU fields that no instruction of a block changes: the TLB tables and RAM views (replaced
+  // only on a privilege change) and the stack size
+  const fixed = HOISTED.filter(([field]) => s.includes(`cpu.${field}`));
+  for (const [field, local] of fixed) s = s.split(`cpu.${field}`).join(local);
+  decls.push(...fixed.map(([field, local]) => `${local} = cpu.${field}`));
   // call-site argument slots are declared where they are assigned
   const argSlots = new Set(s.match(/\$c\d+_\d+/g) ?? []);
   if (argSlots.size) decls.push(...[...argSlots].map((v) => `${v} = 0`));
