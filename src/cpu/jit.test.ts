@@ -124,7 +124,9 @@ describe('compiled blocks on a whole program', () => {
  * registers element by element, and the fault must leave the progress made (ECX/ESI/EDI after
  * the elements copied) and the flags of the instructions before it, as the interpreter does.
  */
-function runToFault(jitThreshold: number): { regs: number[]; eflags: number; eip: number; compiled: number } {
+function runToFault(
+  jitThreshold: number, code: Uint8Array, init: Record<number, number>,
+): { regs: number[]; eflags: number; eip: number; compiled: number } {
   const mem = new PhysMemory({ ramBytes: 1 << 20 });
   const cpu = new Cpu(mem, new IoBus());
   cpu.enterFlatProtectedMode(0x800);
@@ -135,19 +137,10 @@ function runToFault(jitThreshold: number): { regs: number[]; eflags: number; eip
   cpu.cr3 = PD;
   cpu.cr0 |= 1 << 31;
   cpu.flushTlb();
-  const a = new Asm()
-    .label('loop')
-    .emit(0xbf, ...[0xe0, 0x8f, 0x00, 0x00]) // mov edi, 0x8fe0 (8 dwords below the hole)
-    .emit(0xbe, ...[0x00, 0x60, 0x00, 0x00]) // mov esi, 0x6000
-    .emit(0x89, 0xd9) // mov ecx, ebx
-    .emit(0xf3, 0xa5) // rep movsd
-    .emit(0x43) // inc ebx
-    .emit(0x01, 0xd8) // add eax, ebx
-    .rel([0xeb], 'loop', 1); // jmp loop
-  mem.writeBytes(CODE, a.build());
+  mem.writeBytes(CODE, code);
   cpu.eip = CODE;
-  cpu.reg32[EBX] = 1; // one dword more on every iteration
   cpu.reg32[ESP] = STACK;
+  for (const [reg, v] of Object.entries(init)) cpu.reg32[Number(reg)] = v;
   class Faulted extends Error {}
   let state: { regs: number[]; eflags: number; eip: number } | null = null;
   cpu.onException = (vector) => {
@@ -161,13 +154,44 @@ function runToFault(jitThreshold: number): { regs: number[]; eflags: number; eip
 
 describe('a fault inside a helper called from a compiled block', () => {
   it('keeps the progress of REP MOVSD and the flags, as the interpreter does', () => {
-    const ref = runToFault(Infinity);
-    const jit = runToFault(2);
+    const code = new Asm()
+      .label('loop')
+      .emit(0xbf, ...[0xe0, 0x8f, 0x00, 0x00]) // mov edi, 0x8fe0 (8 dwords below the hole)
+      .emit(0xbe, ...[0x00, 0x60, 0x00, 0x00]) // mov esi, 0x6000
+      .emit(0x89, 0xd9) // mov ecx, ebx
+      .emit(0xf3, 0xa5) // rep movsd
+      .emit(0x43) // inc ebx
+      .emit(0x01, 0xd8) // add eax, ebx
+      .rel([0xeb], 'loop', 1) // jmp loop
+      .build();
+    const init = { [EBX]: 1 }; // one dword more on every iteration
+    const ref = runToFault(Infinity, code, init);
+    const jit = runToFault(2, code, init);
     expect(jit.compiled).toBeGreaterThan(0);
     // the ninth iteration faults on its ninth dword, at the hole
     expect(ref.regs[ECX]).toBe(1);
     expect(ref.regs[EDI]).toBe(0x9000);
     expect(ref.regs[ESI]).toBe(0x6020);
+    expect(jit.regs).toEqual(ref.regs);
+    expect(jit.eflags).toBe(ref.eflags);
+    expect(jit.eip).toBe(ref.eip);
+  });
+
+  it('keeps the other registers when a PUSH in a block faults (the helper owns only ESP)', () => {
+    // push ecx walks ESP down into the hole; EAX and ECX change before every push
+    const code = new Asm()
+      .label('loop')
+      .emit(0x40) // inc eax
+      .emit(0x89, 0xc1) // mov ecx, eax
+      .emit(0x51) // push ecx
+      .rel([0xeb], 'loop', 1) // jmp loop
+      .build();
+    const init = { [ESP]: 0xa010 };
+    const ref = runToFault(Infinity, code, init);
+    const jit = runToFault(2, code, init);
+    expect(jit.compiled).toBeGreaterThan(0);
+    expect(ref.regs[ESP]).toBe(0xa000); // four pushes fit; the fifth faults and ESP stays
+    expect(ref.regs[0]).toBe(5);
     expect(jit.regs).toEqual(ref.regs);
     expect(jit.eflags).toBe(ref.eflags);
     expect(jit.eip).toBe(ref.eip);

@@ -1319,10 +1319,11 @@ export function compileBlock(
 // 2. Guest state in locals. The eight registers and the seven lazy-flag fields the block uses are
 //    loaded into locals on entry and stored back by a `finally` (on every return and every
 //    fault), so V8 keeps them in machine registers and drops flag recordings that the next
-//    instruction overwrites. Around a call to a helper that reads or writes them, the locals are
-//    stored before and loaded after; `$sr`/`$sf` say that the CPU object is the current copy
-//    while such a call runs, so a fault inside it keeps what the helper wrote (a REP string
-//    instruction's progress, for one).
+//    instruction overwrites. Around a call to a helper that reads or writes them, the locals it
+//    uses (all, unless REGISTERS_OF says which) are stored before and loaded after; `$sr` (a mask
+//    of registers) and `$sf` say that the CPU object holds the current copy while such a call
+//    runs, so a fault inside it keeps what the helper wrote (a REP string instruction's
+//    progress, for one).
 
 /** Lengths in bytes and the typed array of an aligned access of each width. */
 const ACCESS = {
@@ -1483,7 +1484,11 @@ const TOUCHES_NOTHING = new Set([
   'raise', 'raiseGP', 'mul32', 'dropWriteMappingsTo',
 ]);
 /** Helpers that read or write registers but not flags. */
-const TOUCHES_REGISTERS = new Set(['push32', 'pop32', 'peek32', 'adjustEsp', 'leave', 'div32']);
+const TOUCHES_REGISTERS = new Set(['push32', 'pop32', 'peek32', 'adjustEsp', 'leave', 'div32', 'fstswAx']);
+/** The registers (EAX = 0 ... EDI = 7) some helpers read or write; any other helper: all of them. */
+const REGISTERS_OF: Record<string, number[]> = {
+  push32: [4], pop32: [4], peek32: [4], adjustEsp: [4], leave: [4, 5], div32: [0, 2], fstswAx: [0],
+};
 /** Helpers that read flags and write neither flags nor registers. */
 const READS_FLAGS = new Set(['testCondition', 'getCF', 'getEflags']);
 /** Helpers that read or write flags but not registers. */
@@ -1499,7 +1504,7 @@ const TOUCHES_FLAGS = new Set([
 function x87Access([op, modrm]: string[]): string {
   const o = Number(op), m = Number(modrm);
   if (!/^\d+$/.test(op) || !/^\d+$/.test(modrm)) return 'x87';
-  if (o === 0xdf && m === 0xe0) return 'adjustEsp'; // FSTSW AX: registers
+  if (o === 0xdf && m === 0xe0) return 'fstswAx'; // FSTSW AX: writes AX
   if ((o === 0xda || o === 0xdb) && m >= 0xc0 && m < 0xe0) return 'getCF'; // FCMOVcc: reads flags
   if ((o === 0xdb || o === 0xdf) && m >= 0xe8 && m < 0xf8) return 'setCF'; // FCOMI/FUCOMI: flags
   return 'read8'; // neither
@@ -1533,7 +1538,6 @@ export function localizeState(src: string): string {
   const regs = [0, 1, 2, 3, 4, 5, 6, 7].filter((n) => s.includes(`$r${n}`));
   const flags = s.includes('$f');
   const regsOut = regs.map((n) => `r[${n}] = $r${n}`).join(', ');
-  const regsIn = regs.map((n) => `$r${n} = r[${n}]`).join(', ');
   const flagsOut = FLAG_FIELDS.map(([f, l]) => `cpu.${f} = ${l}`).join(', ');
   const flagsIn = FLAG_FIELDS.map(([f, l]) => `${l} = cpu.${f}`).join(', ');
   let site = 0;
@@ -1555,8 +1559,13 @@ export function localizeState(src: string): string {
     const after: string[] = [];
     if (readsIp) before.push('cpu.instrStart = $ip');
     if (touchesRegs) {
-      before.push(regsOut, '$sr = 1');
-      after.push(regsIn, '$sr = 0');
+      const own = regs.filter((n) => REGISTERS_OF[kind]?.includes(n) ?? true);
+      if (own.length) {
+        // $sr: a mask of the registers whose copy in the CPU is the current one during the call
+        const mask = own.reduce((m, n) => m | (1 << n), 0);
+        before.push(own.map((n) => `r[${n}] = $r${n}`).join(', '), `$sr = ${mask}`);
+        after.push(own.map((n) => `$r${n} = r[${n}]`).join(', '), '$sr = 0');
+      }
     }
     if (readsFlags) before.push(flagsOut);
     if (writesFlags) {
@@ -1571,7 +1580,9 @@ export function localizeState(src: string): string {
   if (flags) decls.push(...FLAG_FIELDS.map(([f, l]) => `${l} = cpu.${f}`));
   const store = [
     'cpu.instrStart = $ip;',
-    regs.length ? `if ($sr === 0) { ${regsOut}; }` : '',
+    regs.length
+      ? `if ($sr === 0) { ${regsOut}; } else { ${regs.map((n) => `if (($sr & ${1 << n}) === 0) r[${n}] = $r${n};`).join(' ')} }`
+      : '',
     flags ? `if ($sf === 0) { ${flagsOut}; }` : '',
   ];
   // CPU fields that no instruction of a block changes: the TLB tables and RAM views (replaced
