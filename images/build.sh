@@ -83,7 +83,8 @@ export KBUILD_BUILD_USER=pc-machine KBUILD_BUILD_HOST=pc-machine KBUILD_BUILD_VE
 KBUILD_BUILD_TIMESTAMP="$(LC_ALL=C date -u -d "@$BUILD_EPOCH")"
 export KBUILD_BUILD_TIMESTAMP
 
-if [ $incremental -eq 0 ]; then
+# A fresh build starts from an empty tree; the manifest stage alone reads the tree and keeps it.
+if [ $incremental -eq 0 ] && { want kernel || want initramfs; }; then
   rm -rf "$BUILD_DIR"
 fi
 mkdir -p "$BUILD_DIR"

@@ -7,13 +7,14 @@
 import { MachineConfigError, PcMachine } from '../../src/machine/pc';
 import { BootImageError } from '../../src/boot/bzimage';
 import { inflateInitrds } from '../../src/boot/initrd';
+import { inflateKernel, type KernelElf } from '../../src/boot/kernel-elf';
 import { MachineHost } from './machine-host';
 import type { FromWorker, ToWorker } from './protocol';
 
 const scope = self as unknown as DedicatedWorkerGlobalScope;
 
 const host = new MachineHost(
-  (config) => new PcMachine(config),
+  (config) => new PcMachine(config, { kernelElf: preparedKernel }),
   (message: FromWorker, transfer?: Transferable[]) => scope.postMessage(message, transfer ?? []),
   {
     classifyBootError: (err) =>
@@ -22,14 +23,22 @@ const host = new MachineHost(
 );
 
 /**
- * Messages are handled strictly in order. A boot first inflates gzip initrds on the host
- * (src/boot/initrd.ts), which is asynchronous, so later messages wait in this chain.
+ * Messages are handled strictly in order. A boot first inflates gzip initrds and the kernel's
+ * gzip payload on the host (src/boot/initrd.ts, src/boot/kernel-elf.ts), which is asynchronous,
+ * so later messages wait in this chain.
  */
 let inbox: Promise<void> = Promise.resolve();
+/** The kernel image inflated for the boot being handled (null: boot the bzImage as it is). */
+let preparedKernel: KernelElf | null = null;
 
 async function prepare(msg: ToWorker): Promise<ToWorker> {
   if (msg.type !== 'boot') return msg;
-  const initrd = await inflateInitrds(msg.config.initrd.map((b) => new Uint8Array(b)));
+  const [initrd, kernel] = await Promise.all([
+    inflateInitrds(msg.config.initrd.map((b) => new Uint8Array(b))),
+    // a bad bzImage is reported by the machine itself, with the other boot errors
+    inflateKernel(new Uint8Array(msg.config.kernel)).catch(() => null),
+  ]);
+  preparedKernel = kernel;
   return { ...msg, config: { ...msg.config, initrd: initrd.map((b) => b.buffer as ArrayBuffer) } };
 }
 

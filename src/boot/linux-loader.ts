@@ -8,6 +8,7 @@ import type { PhysMemory } from '../memory/phys-memory';
 import { BootImageError } from './boot-error';
 import { buildBootParams, EBDA_START, HIGH_MEMORY_START, type FramebufferInfo } from './boot-params';
 import { parseBzImage, SETUP_HEADER, type BzImage } from './bzimage';
+import type { KernelElf } from './kernel-elf';
 
 /** Guest-physical layout of what the loader writes below 640 KiB. */
 export const BOOT_GDT_ADDRESS = 0x1000;
@@ -62,10 +63,16 @@ export interface LoadLinuxOptions {
    * arrives. Omitted or empty: none.
    */
   rngSeed?: Uint8Array;
+  /**
+   * The kernel's own image from the bzImage's payload, inflated on the host (`inflateKernel`):
+   * its segments are loaded in place and the CPU enters `startup_32` directly, skipping the
+   * bzImage's decompressor. Omitted: the bzImage is loaded at 1 MiB and entered at code32_start.
+   */
+  kernelElf?: KernelElf | null;
 }
 
 export interface LinuxEntry {
-  /** EIP: the 32-bit entry point (code32_start). */
+  /** EIP: the 32-bit entry point (code32_start, or startup_32 for a kernel loaded from its ELF image). */
   entry: number;
   /** ESI: address of boot_params. */
   bootParams: number;
@@ -145,6 +152,22 @@ export function loadLinux(mem: PhysMemory, options: LoadLinuxOptions): LinuxEntr
     );
   }
 
+  const elf = options.kernelElf ?? null;
+  if (elf) {
+    const end = runtimeAddress + header.initSize;
+    for (const seg of elf.segments) {
+      if (seg.address < runtimeAddress || seg.address + seg.memorySize > end) {
+        throw new BootImageError(
+          `kernel payload: a segment at 0x${seg.address.toString(16)} lies outside the kernel's memory` +
+            ` (0x${runtimeAddress.toString(16)}-0x${end.toString(16)})`,
+        );
+      }
+    }
+    if (!elf.segments.some((seg) => elf.entry >= seg.address && elf.entry < seg.address + seg.data.length)) {
+      throw new BootImageError(`kernel payload: entry point 0x${elf.entry.toString(16)} is not in a loaded segment`);
+    }
+  }
+
   // --- the command line: NUL-terminated, at most cmdline_size bytes without the NUL ---
   const cmdlineBytes = new TextEncoder().encode(options.cmdline);
   if (cmdlineBytes.includes(0)) throw new BootImageError('kernel command line contains a NUL character');
@@ -171,7 +194,16 @@ export function loadLinux(mem: PhysMemory, options: LoadLinuxOptions): LinuxEntr
   }
 
   // --- write everything ---
-  mem.writeBytes(KERNEL_LOAD_ADDRESS, image.protectedModeKernel);
+  if (elf) {
+    for (const seg of elf.segments) {
+      mem.writeBytes(seg.address, seg.data);
+      // the rest of the segment (BSS) is zero, also after a reboot
+      if (seg.memorySize > seg.data.length) mem.writeBytes(seg.address + seg.data.length, new Uint8Array(seg.memorySize - seg.data.length));
+    }
+  } else {
+    mem.writeBytes(KERNEL_LOAD_ADDRESS, image.protectedModeKernel);
+  }
+  const entryPoint = elf ? elf.entry : header.code32Start;
   if (initrdLayout) mem.writeBytes(initrdLayout.address, initrd);
 
   const cmdlineWithNul = new Uint8Array(cmdlineBytes.length + 1);
@@ -209,7 +241,7 @@ export function loadLinux(mem: PhysMemory, options: LoadLinuxOptions): LinuxEntr
   mem.write16(BDA_EBDA_SEGMENT, EBDA_START >>> 4);
 
   return {
-    entry: header.code32Start,
+    entry: entryPoint,
     bootParams: BOOT_PARAMS_ADDRESS,
     gdt: { base: BOOT_GDT_ADDRESS, limit: BOOT_GDT_LIMIT },
     codeSelector: BOOT_CS,
@@ -217,11 +249,13 @@ export function loadLinux(mem: PhysMemory, options: LoadLinuxOptions): LinuxEntr
     registers: {
       eax: 0, ebx: 0, ecx: 0, edx: 0,
       esi: BOOT_PARAMS_ADDRESS, edi: 0, ebp: 0, esp: BOOT_STACK_TOP,
-      eip: header.code32Start, eflags: ENTRY_EFLAGS,
+      eip: entryPoint, eflags: ENTRY_EFLAGS,
     },
     cr0: CR0_PE | CR0_ET,
     layout: {
-      kernel: { address: KERNEL_LOAD_ADDRESS, size: kernelSize },
+      kernel: elf
+        ? { address: runtimeAddress, size: Math.max(...elf.segments.map((seg) => seg.address + seg.memorySize)) - runtimeAddress }
+        : { address: KERNEL_LOAD_ADDRESS, size: kernelSize },
       kernelRuntime: { address: runtimeAddress, size: header.initSize },
       initrd: initrdLayout,
       cmdline: { address: CMDLINE_ADDRESS, size: cmdlineWithNul.length },

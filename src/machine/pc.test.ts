@@ -39,6 +39,12 @@ describe('the PC boots the committed Linux guest to a shell', () => {
     expect(Number(freed?.[1])).toBeGreaterThan(4500);
   });
 
+  it('enters the kernel the host inflated from the bzImage, without running its decompressor', () => {
+    // the decompressor inflating the 1.7 MB gzip payload takes tens of millions of instructions
+    expect(g.kernelBannerAt()).toBeGreaterThan(0);
+    expect(g.kernelBannerAt()).toBeLessThan(6_000_000);
+  });
+
   it("keeps the guest's date within 2 s of the host's", async () => {
     const r = await g.session.exec('date +%s');
     const guest = Number(r.output.trim());
@@ -107,6 +113,21 @@ describe('the PC boots the committed Linux guest to a shell', () => {
     expect(g.halts).toEqual([{ kind: 'poweroff' }]);
     expect(g.machine.running).toBe(false);
   }, 120_000);
+});
+
+describe('the same guest booted from the files as they are', () => {
+  it("runs the bzImage's decompressor and unpacks the gzip initramfs in the guest", async () => {
+    const g = await bootGuest({}, 300_000, 'constructor');
+    try {
+      expect(g.kernelBannerAt()).toBeGreaterThan(10_000_000);
+      const freed = /Freeing initrd memory: (\d+)K/.exec(g.serial());
+      expect(Number(freed?.[1])).toBeLessThan(3000); // the 2.3 MiB gzip archive
+      const r = await g.session.exec('uname -r; ls /bin/busybox');
+      expect(r.output).toMatch(/^6\.1\.\d+\n\/bin\/busybox\n$/);
+    } finally {
+      g.machine.stop();
+    }
+  }, 300_000);
 });
 
 describe('bad input to the machine', () => {

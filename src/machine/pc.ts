@@ -6,6 +6,7 @@
 import { loadLinux } from '../boot/linux-loader';
 import { parseBzImage } from '../boot/bzimage';
 import { inflateInitrds } from '../boot/initrd';
+import { inflateKernel, type KernelElf } from '../boot/kernel-elf';
 import { Cpu } from '../cpu/cpu';
 import { CPU_FAULT } from '../cpu/exceptions';
 import { CmosRtc } from '../devices/cmos-rtc';
@@ -89,6 +90,8 @@ export function validateConfig(config: MachineConfig): void {
 
 export class PcMachine {
   readonly config: MachineConfig;
+  /** The kernel image inflated on the host, or null: the bzImage boots through its decompressor. */
+  private readonly kernelElf: KernelElf | null;
   readonly mem: PhysMemory;
   readonly io: IoBus;
   readonly cpu: Cpu;
@@ -125,13 +128,21 @@ export class PcMachine {
    */
   static async create(config: MachineConfig): Promise<PcMachine> {
     validateConfig(config);
-    return new PcMachine({ ...config, initrd: await inflateInitrds(config.initrd) });
+    parseBzImage(config.kernel);
+    const [initrd, kernelElf] = await Promise.all([inflateInitrds(config.initrd), inflateKernel(config.kernel)]);
+    return new PcMachine({ ...config, initrd }, { kernelElf });
   }
 
-  constructor(config: MachineConfig) {
+  /**
+   * `prepared.kernelElf`: the kernel image inflated from the bzImage's payload (`inflateKernel`),
+   * loaded in place of the bzImage so that its decompressor does not run on the emulated CPU;
+   * `create()` passes it.
+   */
+  constructor(config: MachineConfig, prepared: { kernelElf?: KernelElf | null } = {}) {
     validateConfig(config);
     parseBzImage(config.kernel); // a clear BootImageError before anything is allocated
     this.config = config;
+    this.kernelElf = prepared.kernelElf ?? null;
     this.hostNowMs = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
     const fbBytes = config.framebuffer
       ? LinearFramebuffer.bytesFor(config.framebuffer.width, config.framebuffer.height)
@@ -192,6 +203,7 @@ export class PcMachine {
       initrds: this.config.initrd,
       cmdline: machineCmdline(this.config.cmdline),
       rngSeed: this.bootRngSeed(),
+      kernelElf: this.kernelElf,
       framebuffer: fb
         ? { base: fb.base, width: fb.width, height: fb.height, stride: fb.stride }
         : null,

@@ -11,11 +11,20 @@ export interface BootedGuest {
   halts: HaltReason[];
   resets: string[];
   serial: () => string;
+  /** Guest instructions run when the kernel printed its banner ("Linux version"). */
+  kernelBannerAt: () => number;
 }
 
-/** Boot the default guest and wait for its first shell prompt. */
-export async function bootGuest(overrides: Partial<MachineConfig> = {}, timeoutMs = 240_000): Promise<BootedGuest> {
-  const machine = await PcMachine.create({
+/**
+ * Boot the default guest and wait for its first shell prompt. `via`: 'create' (the default)
+ * inflates the kernel and the initramfs on the host as the CLI and the element do; 'constructor'
+ * hands the files to the guest as they are, which then runs the bzImage's decompressor and
+ * inflates the initramfs itself.
+ */
+export async function bootGuest(
+  overrides: Partial<MachineConfig> = {}, timeoutMs = 240_000, via: 'create' | 'constructor' = 'create',
+): Promise<BootedGuest> {
+  const config: MachineConfig = {
     memoryMiB: 64,
     kernel: readImage('bzImage'),
     initrd: [readImage('initramfs.cpio.gz')],
@@ -23,14 +32,17 @@ export async function bootGuest(overrides: Partial<MachineConfig> = {}, timeoutM
     framebuffer: null,
     timeMode: 'realtime',
     ...overrides,
-  });
+  };
+  const machine = via === 'create' ? await PcMachine.create(config) : new PcMachine(config);
   const session = new ConsoleSession((t) => machine.sendSerial(t));
   const halts: HaltReason[] = [];
   const resets: string[] = [];
   let all = '';
+  let bannerAt = -1;
   machine.onSerial = (b) => {
     session.feed(b);
     all += Buffer.from(b).toString('latin1');
+    if (bannerAt < 0 && all.includes('Linux version')) bannerAt = machine.cpu.icount;
   };
   machine.onHalt = (r) => {
     halts.push(r);
@@ -39,7 +51,7 @@ export async function bootGuest(overrides: Partial<MachineConfig> = {}, timeoutM
   machine.onReset = (cause) => resets.push(cause);
   machine.start();
   await session.waitForPrompt({ timeout: timeoutMs });
-  return { machine, session, halts, resets, serial: () => all };
+  return { machine, session, halts, resets, serial: () => all, kernelBannerAt: () => bannerAt };
 }
 
 /** Extract one file from a (gzipped) newc cpio archive. */
