@@ -30,8 +30,13 @@ import { LAZY_ADD, LAZY_SUB } from './flags';
 const TABLE_BITS = 16;
 const TABLE_SIZE = 1 << TABLE_BITS;
 const TABLE_MASK = TABLE_SIZE - 1;
-/** Longest block, in guest instructions. */
-const MAX_BLOCK_INSTRUCTIONS = 200;
+/**
+ * Longest block (all regions of a function), in guest instructions. Longer functions take V8
+ * longer to optimize, and the code waits unoptimized meanwhile: at 200 the bench's sha256 and gzip
+ * ran about 15% slower than at 100, at 500 gzip took 9.3 s instead of 7; below 100 the shell loop
+ * loses more to block exits than it gains (see README.md).
+ */
+const MAX_BLOCK_INSTRUCTIONS = 100;
 /** Pages whose code was invalidated this often are left to the interpreter. */
 const MAX_PAGE_INVALIDATIONS = 16;
 
