@@ -78,8 +78,6 @@ export async function inflateKernel(kernel: Uint8Array): Promise<KernelElf | nul
   const { header, protectedModeKernel } = parseBzImage(kernel);
   const { payloadOffset, payloadLength } = header;
   if (!payloadLength || payloadOffset + payloadLength > protectedModeKernel.length) return null;
-  // The payload's last four bytes are the inflated size (as in gzip's ISIZE); DecompressionStream
-  // rejects trailing bytes, so the gzip member is passed as it is.
   const payload = protectedModeKernel.subarray(payloadOffset, payloadOffset + payloadLength);
   if (!isGzip(payload)) return null;
   const inflated = await inflateInitrd(payload);

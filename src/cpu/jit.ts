@@ -676,13 +676,9 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
       return 'continue';
     }
     case 0x06: case 0x1e: // PUSH ES / PUSH DS
-      fault();
-      e.emit(`cpu.push32(cpu.segSel[${op === 0x06 ? 0 : 3}]);`);
-      return 'continue';
+      return emitSegmentPushPop(e, fault, op === 0x06 ? 0 : 3, false);
     case 0x07: case 0x1f: // POP ES / POP DS
-      fault();
-      e.emit(`cpu.popDataSegment(${op === 0x07 ? 0 : 3});`);
-      return 'continue';
+      return emitSegmentPushPop(e, fault, op === 0x07 ? 0 : 3, true);
     case 0x9c: // PUSHF (protected mode, IOPL/VM checks are for virtual-8086 mode only)
       fault();
       e.emit('cpu.push32(cpu.getEflags() & ~0x30000);');
@@ -1103,6 +1099,13 @@ function pcThunkAt(e: Emitter, target: number): { reg: number; vpn: number; entr
   return { reg, vpn, entry };
 }
 
+/** PUSH or POP of the data segment register `seg` (ES 0, DS 3, FS 4, GS 5; 32-bit stack slot). */
+function emitSegmentPushPop(e: Emitter, fault: () => void, seg: number, pop: boolean): Step {
+  fault();
+  e.emit(pop ? `cpu.popDataSegment(${seg});` : `cpu.push32(cpu.segSel[${seg}]);`);
+  return 'continue';
+}
+
 function modrmRead32(e: Emitter, rd: CodeReader, modrm: number, seg: number, fault: () => void): string {
   if (modrm >= 0xc0) return `r[${modrm & 7}]`;
   const ea = eaExpr(rd, modrm, seg);
@@ -1148,13 +1151,9 @@ function compileTwoByte(
   }
   switch (op) {
     case 0xa0: case 0xa8: // PUSH FS / PUSH GS
-      fault();
-      e.emit(`cpu.push32(cpu.segSel[${op === 0xa0 ? 4 : 5}]);`);
-      return 'continue';
+      return emitSegmentPushPop(e, fault, op === 0xa0 ? 4 : 5, false);
     case 0xa1: case 0xa9: // POP FS / POP GS
-      fault();
-      e.emit(`cpu.popDataSegment(${op === 0xa1 ? 4 : 5});`);
-      return 'continue';
+      return emitSegmentPushPop(e, fault, op === 0xa1 ? 4 : 5, true);
     case 0x31: // RDTSC (#GP at CPL > 0 with CR4.TSD)
       fault();
       e.emit(`if (cpu.cr4 & ${CR4_TSD} && cpu.cpl !== 0) cpu.raiseGP(0);`);
@@ -1325,7 +1324,7 @@ export function compileBlock(
 //    loaded into locals on entry and stored back by a `finally` (on every return and every
 //    fault), so V8 keeps them in machine registers and drops flag recordings that the next
 //    instruction overwrites. Around a call to a helper that reads or writes them, the locals it
-//    uses (all, unless REGISTERS_OF says which) are stored before and loaded after; `$sr` (a mask
+//    uses (all, unless HELPER_ACCESS says which) are stored before and loaded after; `$sr` (a mask
 //    of registers) and `$sf` say that the CPU object holds the current copy while such a call
 //    runs, so a fault inside it keeps what the helper wrote (a REP string instruction's
 //    progress, for one).
@@ -1437,7 +1436,7 @@ const INLINE: Record<string, (args: string[]) => string | false> = {
 
 /**
  * Rewrite every `cpu.<name>(args)` in `src`, innermost first: `f` gets the name and the rewritten
- * arguments and returns the replacement, or false to keep the call.
+ * arguments and returns the replacement, or false to keep the call (with its rewritten arguments).
  */
 function rewriteCalls(src: string, f: (name: string, args: string[]) => string | false): string {
   let out = '';
@@ -1463,9 +1462,9 @@ function rewriteCalls(src: string, f: (name: string, args: string[]) => string |
     }
     const last = src.slice(start, i).trim();
     if (last || args.length) args.push(last);
-    const text = f(m[1], args.map((a) => rewriteCalls(a, f)));
-    if (text === false) continue; // calls inside the arguments are found by the scan going on
-    out += src.slice(from, m.index) + text;
+    const inner = args.map((a) => rewriteCalls(a, f));
+    const text = f(m[1], inner);
+    out += src.slice(from, m.index) + (text === false ? `cpu.${m[1]}(${inner.join(', ')})` : text);
     from = i + 1;
     call.lastIndex = from;
   }
@@ -1483,36 +1482,45 @@ const FLAG_FIELDS = [
   ['lazyOp2', '$f2'], ['lazyRes', '$fr'], ['lazySign', '$fs'],
 ] as const;
 
-/** Helpers that touch neither registers nor flags (they may fault: the `finally` stores the locals). */
-const TOUCHES_NOTHING = new Set([
+/** What a helper called from a block touches of the state kept in locals. */
+interface StateAccess {
+  /** Registers it reads or writes (EAX = 0 ... EDI = 7); null: any of them. */
+  regs: readonly number[] | null;
+  /** The lazy flags: 0 untouched, 1 read, 2 read and written. */
+  flags: 0 | 1 | 2;
+  /** Whether it reads `cpu.instrStart` while it runs (after a fault the `finally` has set it). */
+  ip: boolean;
+}
+
+/** A helper not listed: everything. */
+const ANY_STATE: StateAccess = { regs: null, flags: 2, ip: true };
+
+const HELPER_ACCESS: Record<string, StateAccess> = {};
+// memory accesses and exceptions (they may fault: the `finally` stores the locals)
+for (const name of [
   'read8', 'read16', 'read32', 'write8', 'write16', 'write32', 'rmw8', 'rmw16', 'rmw32',
   'raise', 'raiseGP', 'mul32', 'dropWriteMappingsTo',
-]);
-/** Helpers that read or write registers but not flags. */
-const TOUCHES_REGISTERS = new Set(['push32', 'pop32', 'peek32', 'adjustEsp', 'leave', 'div32', 'fstswAx']);
-/** The registers (EAX = 0 ... EDI = 7) some helpers read or write; any other helper: all of them. */
-const REGISTERS_OF: Record<string, number[]> = {
-  push32: [4], pop32: [4], peek32: [4], adjustEsp: [4], leave: [4, 5], div32: [0, 2], fstswAx: [0],
-};
-/** Helpers that read flags and write neither flags nor registers. */
-const READS_FLAGS = new Set(['testCondition', 'getCF', 'getEflags']);
-/** Helpers that read or write flags but not registers. */
-const TOUCHES_FLAGS = new Set([
+]) HELPER_ACCESS[name] = { regs: [], flags: 0, ip: false };
+for (const [name, regs] of Object.entries({
+  push32: [4], pop32: [4], peek32: [4], adjustEsp: [4], leave: [4, 5], div32: [0, 2],
+})) HELPER_ACCESS[name] = { regs, flags: 0, ip: true };
+for (const name of ['testCondition', 'getCF', 'getEflags']) HELPER_ACCESS[name] = { regs: [], flags: 1, ip: true };
+for (const name of [
   'alu', 'shift', 'shiftDouble', 'setArithFlags', 'setCF', 'setEflagsChecked', 'setCarryOverflow',
   'setFlagsAdd', 'setFlagsSub', 'setFlagsLogic', 'setFlagsResultWith', 'setFlagsIncDec',
-]);
+]) HELPER_ACCESS[name] = { regs: [], flags: 2, ip: true };
 
 /**
  * What an x87 instruction (`cpu.x87(op, modrm, ...)`) touches besides the FPU and memory: FSTSW AX
- * writes AX, FCMOVcc reads EFLAGS, FCOMI/FUCOMI(P) write them; the name of a helper class above.
+ * writes AX, FCMOVcc reads EFLAGS, FCOMI/FUCOMI(P) write them; every one records its address (FIP).
  */
-function x87Access([op, modrm]: string[]): string {
+function x87Access([op, modrm]: string[]): StateAccess {
+  if (!/^\d+$/.test(op) || !/^\d+$/.test(modrm)) return ANY_STATE;
   const o = Number(op), m = Number(modrm);
-  if (!/^\d+$/.test(op) || !/^\d+$/.test(modrm)) return 'x87';
-  if (o === 0xdf && m === 0xe0) return 'fstswAx'; // FSTSW AX: writes AX
-  if ((o === 0xda || o === 0xdb) && m >= 0xc0 && m < 0xe0) return 'getCF'; // FCMOVcc: reads flags
-  if ((o === 0xdb || o === 0xdf) && m >= 0xe8 && m < 0xf8) return 'setCF'; // FCOMI/FUCOMI: flags
-  return 'read8'; // neither
+  if (o === 0xdf && m === 0xe0) return { regs: [0], flags: 0, ip: true }; // FSTSW AX
+  if ((o === 0xda || o === 0xdb) && m >= 0xc0 && m < 0xe0) return { regs: [], flags: 1, ip: true }; // FCMOVcc
+  if ((o === 0xdb || o === 0xdf) && m >= 0xe8 && m < 0xf8) return { regs: [], flags: 2, ip: true }; // FCOMI
+  return { regs: [], flags: 0, ip: true };
 }
 
 /** CPU fields read into locals on entry (see localizeState). */
@@ -1547,30 +1555,23 @@ export function localizeState(src: string): string {
   const flagsIn = FLAG_FIELDS.map(([f, l]) => `${l} = cpu.${f}`).join(', ');
   let site = 0;
   s = rewriteCalls(s, (name, args) => {
-    // x87 instructions are classed by what they touch
-    const kind = name === 'x87' ? x87Access(args) : name;
-    const untouched = TOUCHES_NOTHING.has(kind);
-    // x87 records the instruction's address (FIP); everything else reads it only after a fault
-    const readsIp = name === 'x87' || !untouched;
-    const readsFlags = flags && !untouched && !TOUCHES_REGISTERS.has(kind);
-    const writesFlags = readsFlags && !READS_FLAGS.has(kind);
-    const touchesRegs = regs.length > 0 && !untouched && !TOUCHES_FLAGS.has(kind) && !READS_FLAGS.has(kind);
-    if (!readsFlags && !touchesRegs && !readsIp) return false;
+    const access = name === 'x87' ? x87Access(args) : HELPER_ACCESS[name] ?? ANY_STATE;
+    const own = regs.filter((n) => access.regs === null || access.regs.includes(n));
+    const readsFlags = flags && access.flags !== 0;
+    const writesFlags = flags && access.flags === 2;
+    if (!own.length && !readsFlags && !access.ip) return false;
     // arguments first (they may use the locals), then the stores, the call, the loads
     const vals = args.map((_, i) => `$c${site}_${i}`);
     const result = `$c${site}`;
     site++;
     const before = [...args.map((a, i) => `${vals[i]} = ${a}`)];
     const after: string[] = [];
-    if (readsIp) before.push('cpu.instrStart = $ip');
-    if (touchesRegs) {
-      const own = regs.filter((n) => REGISTERS_OF[kind]?.includes(n) ?? true);
-      if (own.length) {
-        // $sr: a mask of the registers whose copy in the CPU is the current one during the call
-        const mask = own.reduce((m, n) => m | (1 << n), 0);
-        before.push(own.map((n) => `r[${n}] = $r${n}`).join(', '), `$sr = ${mask}`);
-        after.push(own.map((n) => `$r${n} = r[${n}]`).join(', '), '$sr = 0');
-      }
+    if (access.ip) before.push('cpu.instrStart = $ip');
+    if (own.length) {
+      // $sr: a mask of the registers whose copy in the CPU is the current one during the call
+      const mask = own.reduce((m, n) => m | (1 << n), 0);
+      before.push(own.map((n) => `r[${n}] = $r${n}`).join(', '), `$sr = ${mask}`);
+      after.push(own.map((n) => `$r${n} = r[${n}]`).join(', '), '$sr = 0');
     }
     if (readsFlags) before.push(flagsOut);
     if (writesFlags) {

@@ -128,7 +128,7 @@ export class PcMachine {
    */
   static async create(config: MachineConfig): Promise<PcMachine> {
     validateConfig(config);
-    parseBzImage(config.kernel);
+    // inflateKernel rejects a file that is not a bzImage with the constructor's BootImageError
     const [initrd, kernelElf] = await Promise.all([inflateInitrds(config.initrd), inflateKernel(config.kernel)]);
     return new PcMachine({ ...config, initrd }, { kernelElf });
   }
