@@ -22,7 +22,7 @@
 import type { Cpu } from './cpu';
 import { EXC_NM } from './exceptions';
 import {
-  CR0_EM, CR0_TS, CR4_TSD, FLAG_AF, FLAG_CF, FLAG_DF, FLAG_IF, FLAG_OF, FLAG_PF, FLAG_SF, FLAG_ZF, FLAGS_ARITH,
+  CS, CR0_EM, CR0_TS, CR4_TSD, FLAG_AF, FLAG_CF, FLAG_DF, FLAG_IF, FLAG_OF, FLAG_PF, FLAG_SF, FLAG_ZF, FLAGS_ARITH,
 } from './registers';
 import { LAZY_ADD, LAZY_SUB } from './flags';
 
@@ -893,15 +893,62 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
     case 0xd8: case 0xd9: case 0xda: case 0xdb: case 0xdc: case 0xdd: case 0xde: case 0xdf: {
       // x87: the operand address is computed here, the operation runs in the FPU (#NM first)
       const modrm = rd.u8n();
-      const ea = modrm < 0xc0 ? eaExpr(rd, modrm, seg) : '0';
+      const dataSeg = seg >= 0 ? seg : 3;
+      let ea = '0';
       fault();
-      e.emit(`if (cpu.cr0 & ${CR0_EM | CR0_TS}) cpu.raise(${EXC_NM}); cpu.x87(${op}, ${modrm}, ${ea}, ${seg >= 0 ? seg : 3}, true);`);
+      if (modrm < 0xc0) {
+        ea = e.t();
+        e.emit(`const ${ea} = ${eaExpr(rd, modrm, seg)};`);
+      }
+      const general = `cpu.x87(${op}, ${modrm}, ${ea}, ${dataSeg}, true);`;
+      const fast = x87FastPath(e, op, modrm, eip, ea, dataSeg);
+      e.emit(`if (cpu.cr0 & ${CR0_EM | CR0_TS}) cpu.raise(${EXC_NM}); ${fast ? fast(general) : general}`);
       e.flags = null; // FCOMI/FUCOMI write ZF/PF/CF
       return 'continue';
     }
     default:
       return 'stop';
   }
+}
+
+/**
+ * The FPU's fast path for the common x87 instructions (see "Fast paths for compiled blocks" in
+ * fpu.ts), given the general call to run when it declines: arithmetic with a register or a
+ * m32fp/m64fp operand, FLD/FST(P)/FXCH of registers, FLD m32fp/m64fp, FLD1, FLDZ, FLDCW,
+ * FIST(P) m32int, and FCOMI/FUCOMI(P), whose ZF/PF/CF are set here. Null for the rest.
+ */
+function x87FastPath(e: Emitter, op: number, modrm: number, eip: number, ea: string, seg: number): ((general: string) => string) | null {
+  const esc = op - 0xd8;
+  const reg = (modrm >> 3) & 7;
+  const i = modrm & 7;
+  const at = `${eip | 0}, cpu.segSel[${CS}], ${((op & 7) << 8) | modrm}`;
+  const unless = (test: string) => (general: string) => `if (!${test}) ${general}`;
+  if (modrm < 0xc0) {
+    const mem = `${ea}, cpu.segSel[${seg}], ${at}`;
+    const m64 = `cpu.read32(${ea}), cpu.read32((${ea} + 4) | 0)`;
+    if (esc === 5 && reg === 0) return unless(`cpu.fpu.fastFldF64(${m64}, ${mem})`);
+    if (esc === 1 && reg === 0) return unless(`cpu.fpu.fastFldF32(cpu.read32(${ea}), ${mem})`);
+    if (esc === 1 && reg === 5) return unless(`cpu.fpu.fastFldcw(cpu.read16(${ea}))`);
+    if (esc === 3 && (reg === 2 || reg === 3)) return unless(`cpu.fpu.fastFist32(${reg === 3}, ${mem})`);
+    if (reg === 2 || reg === 3) return null; // FCOM(P) m32fp/m64fp
+    if (esc === 0) return unless(`cpu.fpu.fastArithMem(true, ${reg}, cpu.read32(${ea}), 0, ${mem})`);
+    if (esc === 4) return unless(`cpu.fpu.fastArithMem(false, ${reg}, ${m64}, ${mem})`);
+    return null;
+  }
+  if (modrm === 0xe8 || modrm === 0xee) return unless(`cpu.fpu.fastFldConst(${i}, ${at})`); // FLD1, FLDZ
+  if ((esc === 0 || esc === 4 || esc === 6) && reg !== 2 && reg !== 3) return unless(`cpu.fpu.fastArith(${esc}, ${reg}, ${i}, ${at})`);
+  if (esc === 1 && reg === 0) return unless(`cpu.fpu.fastFldReg(${i}, ${at})`);
+  if (reg === 1 && (esc === 1 || esc === 5 || esc === 7)) return unless(`cpu.fpu.fastFxch(${i}, ${at})`);
+  if ((esc === 5 && (reg === 2 || reg === 3)) || (esc === 1 && reg === 3) || (esc === 7 && (reg === 2 || reg === 3))) {
+    return unless(`cpu.fpu.fastFstReg(${i}, ${esc !== 5 || reg === 3}, ${at})`);
+  }
+  if ((esc === 3 || esc === 7) && (reg === 5 || reg === 6)) {
+    const rel = e.t();
+    return (general) =>
+      `const ${rel} = cpu.fpu.fastComi(${i}, ${esc === 7}, ${at}); if (${rel} < 0) ${general} ` +
+      `else { cpu.flagsReg = (cpu.flagsReg & ${~FLAGS_ARITH}) | (${rel} === 1 ? ${FLAG_CF} : ${rel} === 2 ? ${FLAG_ZF} : 0); cpu.lazyMask = 0; }`;
+  }
+  return null;
 }
 
 /**

@@ -249,6 +249,269 @@ export class Fpu {
     }
   }
 
+  // ---------------------------------------------------------------------------------------------
+  // Fast paths for compiled blocks
+  //
+  // The block compiler calls these for the common x87 instructions instead of execute(). Each
+  // handles the usual case — every exception masked, rounding to nearest, precision control double
+  // or extended, operands in use and held exactly by doubles, results normal — exactly as the
+  // general path would, and returns false (or -1) without changing anything otherwise; the block
+  // then runs the instruction through execute(). `ip`/`cs` are the instruction's address (FIP/FCS),
+  // `opcode` its 11-bit FOP.
+
+  /** Whether the control and status words let the fast paths skip the exception rules. */
+  private fastWords(): boolean {
+    const cw = this.cwb;
+    return (cw & 0xc3f) === 0x3f && (cw & 0x300) !== 0 && (this.swb & ES) === 0;
+  }
+
+  private fastCommit(ip: number, cs: number, opcode: number): void {
+    this.fip = this.cIp = ip;
+    this.fcs = this.cCs = cs;
+    this.fop = this.cOp = opcode;
+  }
+
+  /**
+   * x op y (0 add, 1 mul, 4 sub, 6 div) as arith() computes it, the result in fx[2]: returns the
+   * side of the exact result (-1, 0, 1; see finish()), or 2 when the general path must decide (a
+   * NaN, an infinity, a zero divisor, a result outside the normal range).
+   */
+  private fastOp(op: number, x: number, y: number): number {
+    let r: number;
+    let es = 0;
+    if (op === 0 || op === 4) {
+      const yy = op === 0 ? y : -y;
+      r = x + yy;
+      if (r - r !== 0) return 2;
+      const bb = r - x;
+      const err = x - (r - bb) + (yy - bb);
+      es = err > 0 ? 1 : err < 0 ? -1 : 0;
+      if (r > -MIN_NORMAL && r < MIN_NORMAL && (r !== 0 || es !== 0)) return 2;
+      this.fx[2] = r;
+      return es;
+    }
+    const fx = this.fx;
+    if (op === 1) {
+      r = x * y;
+      if (r - r !== 0) return 2;
+      fx[2] = r;
+      if (r === 0 && (x === 0 || y === 0)) return 0;
+      if (r >= -MIN_NORMAL && r <= MIN_NORMAL) return 2;
+      fx[0] = x;
+      fx[1] = y;
+      return this.mulError();
+    }
+    if (y === 0) return 2;
+    r = x / y;
+    if (r - r !== 0) return 2;
+    fx[2] = r;
+    if (x === 0 || y - y !== 0) return 0;
+    if (r >= -MIN_NORMAL && r <= MIN_NORMAL) return 2;
+    fx[0] = x;
+    fx[1] = y;
+    return this.divError();
+  }
+
+  /** Stores fx[2] (on side `es` of the exact result) into register d with PE and C1, as finish(). */
+  private fastStore(d: number, es: number): void {
+    const r = this.fx[2];
+    let sw = this.swb & ~C1;
+    if (es !== 0) {
+      sw |= PE;
+      if ((r > 0 && es < 0) || (r < 0 && es > 0)) sw |= C1;
+    }
+    this.swb = sw;
+    this.regs[d] = r;
+    this.tags[d] = 0;
+    this.hasExt[d] = 0;
+  }
+
+  /**
+   * D8/DC/DE register forms of FADD, FMUL, FSUB(R), FDIV(R) (`escape` 0, 4 or 6; `reg` the ModRM
+   * reg field; DE pops).
+   */
+  fastArith(escape: number, reg: number, i: number, ip: number, cs: number, opcode: number): boolean {
+    if (!this.fastWords()) return false;
+    const top = this.top;
+    const sti = (top + i) & 7;
+    let op = reg;
+    let a = top;
+    let b = sti;
+    if (escape !== 0) {
+      op = reg >= 4 ? reg ^ 1 : reg;
+      a = sti;
+      b = top;
+    }
+    const t = this.tags;
+    const h = this.hasExt;
+    if ((t[a] | t[b] | h[a] | h[b]) !== 0) return false;
+    const es = op === 5 || op === 7 ? this.fastOp(op - 1, this.regs[b], this.regs[a]) : this.fastOp(op, this.regs[a], this.regs[b]);
+    if (es === 2) return false;
+    this.fastCommit(ip, cs, opcode);
+    this.fastStore(a, es);
+    if (escape === 6) {
+      t[top] = EMPTY;
+      this.top = (top + 1) & 7;
+    }
+    return true;
+  }
+
+  /**
+   * D8/DC memory forms of FADD, FMUL, FSUB(R), FDIV(R): ST(0) = ST(0) op the operand read from
+   * `linear`, the double `hi:lo` or (`single`) the float `lo`.
+   */
+  fastArithMem(single: boolean, reg: number, lo: number, hi: number, linear: number, ds: number, ip: number, cs: number, opcode: number): boolean {
+    if (!this.fastWords() || reg === 2 || reg === 3) return false;
+    const top = this.top;
+    if ((this.tags[top] | this.hasExt[top]) !== 0) return false;
+    let y: number;
+    if (single) {
+      const e = lo & 0x7f800000;
+      if (e === 0x7f800000 || (e === 0 && (lo & 0x7fffff) !== 0)) return false;
+      this.f32b[0] = lo;
+      y = this.f32[0];
+    } else {
+      const e = hi & 0x7ff00000;
+      if (e === 0x7ff00000 || (e === 0 && ((hi & 0xfffff) | lo) !== 0)) return false;
+      this.fxb[6] = lo;
+      this.fxb[7] = hi;
+      y = this.fx[3];
+    }
+    const x = this.regs[top];
+    const es = reg === 5 || reg === 7 ? this.fastOp(reg - 1, y, x) : this.fastOp(reg, x, y);
+    if (es === 2) return false;
+    this.fastCommit(ip, cs, opcode);
+    this.fdp = this.cDp = linear;
+    this.fds = this.cDs = ds;
+    this.fastStore(top, es);
+    return true;
+  }
+
+  /** FLD1 (i = 0) and FLDZ (i = 6). */
+  fastFldConst(i: number, ip: number, cs: number, opcode: number): boolean {
+    const p = (this.top - 1) & 7;
+    if (this.swb & ES || this.tags[p] !== EMPTY) return false;
+    this.fastCommit(ip, cs, opcode);
+    this.swb &= ~C1;
+    this.top = p;
+    this.setValue(p, i === 0 ? 1 : 0);
+    return true;
+  }
+
+  /** FLDCW with the word `v` read from memory. */
+  fastFldcw(v: number): boolean {
+    if (this.swb & ES) return false;
+    this.cwb = (v & 0x1f3f) | 0x40;
+    this.updateES();
+    return true;
+  }
+
+  /** FIST/FISTP m32int to `linear` (a finite value in range; any rounding control). */
+  fastFist32(pop: boolean, linear: number, ds: number, ip: number, cs: number, opcode: number): boolean {
+    const p = this.top;
+    if ((this.cwb & 0x3f) !== 0x3f || this.swb & ES || (this.tags[p] | this.hasExt[p]) !== 0) return false;
+    const v = this.regs[p];
+    const rc = (this.cwb >> 10) & 3;
+    let r: number;
+    if (rc === 0) {
+      const a = Math.abs(v);
+      r = a >= TWO52 ? a : a + TWO52 - TWO52;
+      if (v < 0) r = -r;
+    } else if (rc === 1) r = Math.floor(v);
+    else if (rc === 2) r = Math.ceil(v);
+    else r = Math.trunc(v);
+    if (!(r >= -2147483648 && r < 2147483648)) return false; // also NaN and infinities
+    this.host.write32(linear, r | 0);
+    this.fastCommit(ip, cs, opcode);
+    this.fdp = this.cDp = linear;
+    this.fds = this.cDs = ds;
+    let sw = this.swb & ~C1;
+    if (r !== v) {
+      sw |= PE;
+      if (Math.abs(r) > Math.abs(v)) sw |= C1;
+    }
+    this.swb = sw;
+    if (pop) this.pop();
+    return true;
+  }
+
+  /** FLD ST(i). */
+  fastFldReg(i: number, ip: number, cs: number, opcode: number): boolean {
+    const sti = (this.top + i) & 7;
+    if (this.swb & ES || this.tags[(this.top - 1) & 7] !== EMPTY || this.tags[sti] === EMPTY) return false;
+    this.fastCommit(ip, cs, opcode);
+    this.swb &= ~C1;
+    const p = (this.top - 1) & 7;
+    this.top = p;
+    this.copyReg(p, sti);
+    return true;
+  }
+
+  /** FST/FSTP ST(i). */
+  fastFstReg(i: number, pop: boolean, ip: number, cs: number, opcode: number): boolean {
+    if (this.swb & ES || this.tags[this.top] === EMPTY) return false;
+    this.fastCommit(ip, cs, opcode);
+    this.fstReg((this.top + i) & 7, pop);
+    return true;
+  }
+
+  /** FXCH ST(i). */
+  fastFxch(i: number, ip: number, cs: number, opcode: number): boolean {
+    const pi = (this.top + i) & 7;
+    if (this.swb & ES || this.tags[this.top] === EMPTY || this.tags[pi] === EMPTY) return false;
+    this.fastCommit(ip, cs, opcode);
+    this.fxch(pi);
+    return true;
+  }
+
+  /** FLD m64fp of the value `hi:lo` read from `linear` (through data segment selector `ds`). */
+  fastFldF64(lo: number, hi: number, linear: number, ds: number, ip: number, cs: number, opcode: number): boolean {
+    const p = (this.top - 1) & 7;
+    const e = hi & 0x7ff00000;
+    if (this.swb & ES || this.tags[p] !== EMPTY || e === 0x7ff00000 || (e === 0 && ((hi & 0xfffff) | lo) !== 0)) return false;
+    this.fastCommit(ip, cs, opcode);
+    this.fdp = this.cDp = linear;
+    this.fds = this.cDs = ds;
+    this.swb &= ~C1;
+    this.top = p;
+    this.setBits(p, hi >>> 0, lo >>> 0);
+    return true;
+  }
+
+  /** FLD m32fp of the value `v`. */
+  fastFldF32(v: number, linear: number, ds: number, ip: number, cs: number, opcode: number): boolean {
+    const p = (this.top - 1) & 7;
+    const e = v & 0x7f800000;
+    if (this.swb & ES || this.tags[p] !== EMPTY || e === 0x7f800000 || (e === 0 && (v & 0x7fffff) !== 0)) return false;
+    this.fastCommit(ip, cs, opcode);
+    this.fdp = this.cDp = linear;
+    this.fds = this.cDs = ds;
+    this.swb &= ~C1;
+    this.top = p;
+    this.f32b[0] = v;
+    this.setValue(p, this.f32[0]);
+    return true;
+  }
+
+  /**
+   * FCOMI/FUCOMI ST(i) (and the popping forms): returns the relation (0 greater, 1 less, 2 equal)
+   * for the CPU to turn into ZF/PF/CF, or -1 (nothing changed) for the general path.
+   */
+  fastComi(i: number, pop: boolean, ip: number, cs: number, opcode: number): number {
+    const top = this.top;
+    const pi = (top + i) & 7;
+    const t = this.tags;
+    const h = this.hasExt;
+    if (this.swb & ES || (t[top] | t[pi] | h[top] | h[pi]) !== 0) return -1;
+    const a = this.regs[top];
+    const b = this.regs[pi];
+    if (a !== a || b !== b) return -1;
+    this.fastCommit(ip, cs, opcode);
+    this.swb &= ~C1;
+    if (pop) this.pop();
+    return a > b ? 0 : a < b ? 1 : 2;
+  }
+
   saveState(): SavedState {
     return {
       version: 1,
