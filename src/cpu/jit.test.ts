@@ -226,6 +226,9 @@ function x87Program(): Uint8Array {
     .emit(0x0f, 0x92, 0xc0) // setb al
     .emit(0x0f, 0x94, 0xc4) // sete ah
     .emit(0x89, 0x07) // mov [edi], eax
+    .emit(0xdb, 0xe8) // fucomi st, st(0) (ModRM E8 as in FLD1)
+    .emit(0x0f, 0x94, 0xc0) // sete al
+    .emit(0x88, 0x47, 0x03) // mov [edi+3], al
     .emit(0xd9, 0xc9) // fxch st(1)                           -1/v, (1+v)v
     .emit(0xd9, 0x6b, 0x18) // fldcw [ebx+24] (round toward zero)
     .emit(0xdb, 0x57, 0x04) // fist dword [edi+4]

@@ -935,9 +935,9 @@ function x87FastPath(e: Emitter, op: number, modrm: number, eip: number, ea: str
     if (esc === 4) return unless(`cpu.fpu.fastArithMem(false, ${reg}, ${m64}, ${mem})`);
     return null;
   }
-  if (modrm === 0xe8 || modrm === 0xee) return unless(`cpu.fpu.fastFldConst(${i}, ${at})`); // FLD1, FLDZ
   if ((esc === 0 || esc === 4 || esc === 6) && reg !== 2 && reg !== 3) return unless(`cpu.fpu.fastArith(${esc}, ${reg}, ${i}, ${at})`);
   if (esc === 1 && reg === 0) return unless(`cpu.fpu.fastFldReg(${i}, ${at})`);
+  if (esc === 1 && (modrm === 0xe8 || modrm === 0xee)) return unless(`cpu.fpu.fastFldConst(${i}, ${at})`); // FLD1, FLDZ
   if (reg === 1 && (esc === 1 || esc === 5 || esc === 7)) return unless(`cpu.fpu.fastFxch(${i}, ${at})`);
   if ((esc === 5 && (reg === 2 || reg === 3)) || (esc === 1 && reg === 3) || (esc === 7 && (reg === 2 || reg === 3))) {
     return unless(`cpu.fpu.fastFstReg(${i}, ${esc !== 5 || reg === 3}, ${at})`);
@@ -1608,10 +1608,11 @@ export function localizeState(src: string): string {
     const writesFlags = flags && access.flags === 2;
     if (!own.length && !readsFlags && !access.ip) return false;
     // arguments first (they may use the locals), then the stores, the call, the loads
-    const vals = args.map((_, i) => `$c${site}_${i}`);
+    // an argument that the stores cannot change (a literal, a temporary) is passed as it is
+    const vals = args.map((a, i) => (/^(-?\d+|true|false|t\d+)$/.test(a) ? a : `$c${site}_${i}`));
     const result = `$c${site}`;
     site++;
-    const before = [...args.map((a, i) => `${vals[i]} = ${a}`)];
+    const before = args.flatMap((a, i) => (vals[i] === a ? [] : [`${vals[i]} = ${a}`]));
     const after: string[] = [];
     if (access.ip) before.push('cpu.instrStart = $ip');
     if (own.length) {

@@ -89,6 +89,17 @@ describe('the PC boots the committed Linux guest to a shell', () => {
     expect(r.status).toBe(139);
   });
 
+  it('runs floating-point programs hot enough to be compiled, with the right results', async () => {
+    // busybox seq counts in doubles (x87); 20,000 lines compile its loop into blocks
+    const seq = await g.session.exec('seq 1 20000 | md5sum');
+    const lines = Array.from({ length: 20000 }, (_, i) => `${i + 1}\n`).join('');
+    expect(seq.output.slice(0, 32)).toBe(createHash('md5').update(lines).digest('hex'));
+    const fp = await g.session.exec('pcm-fpbench 1');
+    expect(fp.output).toContain('879683 iterations');
+    const fb = await g.session.exec('pcm-fbdemo --headless 5');
+    expect(fb.output).toContain('checksum 737ec95b');
+  });
+
   it('computes the same sha256 of /bin/busybox as the host', async () => {
     const busybox = cpioFile(readImage('initramfs.cpio.gz'), 'bin/busybox');
     expect(busybox).not.toBeNull();
