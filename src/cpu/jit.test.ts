@@ -200,7 +200,8 @@ describe('a fault inside a helper called from a compiled block', () => {
 
 /**
  * An x87 loop whose common instructions take the FPU's fast paths from compiled blocks (register
- * and memory arithmetic, FLD1/FLDZ, FXCH, FLD/FST ST(i), FCOMIP, FLDCW, FIST(P)); the values drift
+ * and memory arithmetic, FLD1/FLDZ, FXCH, FLD/FST ST(i), FCOMIP, FLDCW, FILD, FIST(P), FRNDINT,
+ * FSTP m64); the values drift
  * every iteration so rounding, PE and C1 vary, and FNSTSW records the status word each time.
  */
 function x87Program(): Uint8Array {
@@ -237,10 +238,16 @@ function x87Program(): Uint8Array {
     .emit(0xdf, 0xe0) // fnstsw ax
     .emit(0x89, 0x47, 0x0c) // mov [edi+12], eax
     .emit(0xdd, 0x5f, 0x10) // fstp qword [edi+16]            (empty)
+    .emit(0xdb, 0x47, 0x08) // fild dword [edi+8]
+    .emit(0xd8, 0x43, 0x10) // fadd dword [ebx+16]
+    .emit(0xd9, 0xfc) // frndint
+    .emit(0xdf, 0xe0) // fnstsw ax
+    .emit(0x89, 0x47, 0x28) // mov [edi+40], eax
+    .emit(0xdd, 0x5f, 0x20) // fstp qword [edi+32]            (empty)
     .emit(0x81, 0x03, 0x39, 0x30, 0x00, 0x00) // add dword [ebx], 12345: x drifts
     .emit(0x81, 0x43, 0x08, 0x45, 0x23, 0x01, 0x00) // add dword [ebx+8], 0x12345
-    .emit(0x83, 0xc7, 0x20) // add edi, 32
-    .emit(0x81, 0xe7, 0xe0, 0x8f, 0x00, 0x00) // and edi, 0x8fe0
+    .emit(0x83, 0xc7, 0x40) // add edi, 64
+    .emit(0x81, 0xe7, 0xc0, 0x8f, 0x00, 0x00) // and edi, 0x8fc0
     .emit(0x49) // dec ecx
     .rel([0x0f, 0x85], 'loop', 4) // jnz loop
     .emit(0xf4) // hlt
@@ -263,7 +270,7 @@ function runX87(jitThreshold: number): { cpu: Cpu; mem: PhysMemory; fast: number
   mem.writeBytes(CONSTS, new Uint8Array(consts.buffer));
   let fast = 0;
   const fpu = cpu.fpu as unknown as Record<string, (...a: unknown[]) => unknown>;
-  for (const name of ['fastArith', 'fastArithMem', 'fastFist32', 'fastComi', 'fastFldConst']) {
+  for (const name of ['fastArith', 'fastArithMem', 'fastFist32', 'fastComi', 'fastFldConst', 'fastFrndint', 'fastFstF64', 'fastFild32']) {
     const f = fpu[name];
     fpu[name] = (...a: unknown[]) => {
       fast++;
@@ -296,10 +303,12 @@ describe('x87 instructions in compiled blocks', () => {
     // C1 (the direction of rounding) after FADD and FDIV varies with the drifting operands
     for (const at of [28, 24]) {
       const words = new Set<number>();
-      for (let a = DATA; a < DATA + 0x1000; a += 32) words.add(ref.mem.read32(a + at) & 0xffff);
+      for (let a = DATA; a < DATA + 0x1000; a += 64) words.add(ref.mem.read32(a + at) & 0xffff);
       expect(words.size).toBeGreaterThan(1);
     }
     expect(ref.mem.read32(DATA + 12) & 0x220).toBe(0x220); // FISTP rounded up in magnitude: C1, PE
+    expect(ref.mem.read32(DATA + 40) & 0x220).toBe(0x220); // FRNDINT rounded -0.7 to -1: C1, PE
+    expect(new DataView(ref.mem.readBytes(DATA + 32, 8).buffer).getFloat64(0, true)).toBe(-1);
     expect(ref.mem.read32(DATA + 4)).toBe(0); // FIST rounded -1/v toward zero
     expect(ref.mem.read32(DATA + 8)).toBe(-1); // FISTP to nearest
   });

@@ -914,8 +914,8 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
 /**
  * The FPU's fast path for the common x87 instructions (see "Fast paths for compiled blocks" in
  * fpu.ts), given the general call to run when it declines: arithmetic with a register or a
- * m32fp/m64fp operand, FLD/FST(P)/FXCH of registers, FLD m32fp/m64fp, FLD1, FLDZ, FLDCW,
- * FIST(P) m32int, and FCOMI/FUCOMI(P), whose ZF/PF/CF are set here. Null for the rest.
+ * m32fp/m64fp operand, FLD/FST(P)/FXCH of registers, FLD m32fp/m64fp, FST(P) m64fp, FILD and
+ * FIST(P) m32int, FLD1, FLDZ, FRNDINT, FLDCW, and FCOMI/FUCOMI(P), whose ZF/PF/CF are set here. Null for the rest.
  */
 function x87FastPath(e: Emitter, op: number, modrm: number, eip: number, ea: string, seg: number): ((general: string) => string) | null {
   const esc = op - 0xd8;
@@ -930,6 +930,8 @@ function x87FastPath(e: Emitter, op: number, modrm: number, eip: number, ea: str
     if (esc === 1 && reg === 0) return unless(`cpu.fpu.fastFldF32(cpu.read32(${ea}), ${mem})`);
     if (esc === 1 && reg === 5) return unless(`cpu.fpu.fastFldcw(cpu.read16(${ea}))`);
     if (esc === 3 && (reg === 2 || reg === 3)) return unless(`cpu.fpu.fastFist32(${reg === 3}, ${mem})`);
+    if (esc === 3 && reg === 0) return unless(`cpu.fpu.fastFild32(cpu.read32(${ea}), ${mem})`);
+    if (esc === 5 && (reg === 2 || reg === 3)) return unless(`cpu.fpu.fastFstF64(${reg === 3}, ${mem})`);
     if (reg === 2 || reg === 3) return null; // FCOM(P) m32fp/m64fp
     if (esc === 0) return unless(`cpu.fpu.fastArithMem(true, ${reg}, cpu.read32(${ea}), 0, ${mem})`);
     if (esc === 4) return unless(`cpu.fpu.fastArithMem(false, ${reg}, ${m64}, ${mem})`);
@@ -938,6 +940,7 @@ function x87FastPath(e: Emitter, op: number, modrm: number, eip: number, ea: str
   if ((esc === 0 || esc === 4 || esc === 6) && reg !== 2 && reg !== 3) return unless(`cpu.fpu.fastArith(${esc}, ${reg}, ${i}, ${at})`);
   if (esc === 1 && reg === 0) return unless(`cpu.fpu.fastFldReg(${i}, ${at})`);
   if (esc === 1 && (modrm === 0xe8 || modrm === 0xee)) return unless(`cpu.fpu.fastFldConst(${i}, ${at})`); // FLD1, FLDZ
+  if (esc === 1 && modrm === 0xfc) return unless(`cpu.fpu.fastFrndint(${at})`);
   if (reg === 1 && (esc === 1 || esc === 5 || esc === 7)) return unless(`cpu.fpu.fastFxch(${i}, ${at})`);
   if ((esc === 5 && (reg === 2 || reg === 3)) || (esc === 1 && reg === 3) || (esc === 7 && (reg === 2 || reg === 3))) {
     return unless(`cpu.fpu.fastFstReg(${i}, ${esc !== 5 || reg === 3}, ${at})`);

@@ -398,6 +398,64 @@ export class Fpu {
     return true;
   }
 
+  /** FILD m32int of the value `v`. */
+  fastFild32(v: number, linear: number, ds: number, ip: number, cs: number, opcode: number): boolean {
+    const p = (this.top - 1) & 7;
+    if (this.swb & ES || this.tags[p] !== EMPTY) return false;
+    this.fastCommit(ip, cs, opcode);
+    this.fdp = this.cDp = linear;
+    this.fds = this.cDs = ds;
+    this.swb &= ~C1;
+    this.top = p;
+    this.setValue(p, v | 0);
+    return true;
+  }
+
+  /** FST/FSTP m64fp to `linear` (within one page). */
+  fastFstF64(pop: boolean, linear: number, ds: number, ip: number, cs: number, opcode: number): boolean {
+    const p = this.top;
+    if ((this.cwb & 0x3f) !== 0x3f || this.swb & ES || (this.tags[p] | this.hasExt[p]) !== 0 || (linear & 0xfff) > 0xff8) return false;
+    const hi = this.rb[2 * p + 1];
+    const lo = this.rb[2 * p];
+    if (isNaNBits(hi, lo)) return false;
+    // the first write faults or makes the page known writable: nothing has changed before it
+    this.host.write32(linear, lo);
+    this.host.write32(linear + 4, hi);
+    this.fastCommit(ip, cs, opcode);
+    this.fdp = this.cDp = linear;
+    this.fds = this.cDs = ds;
+    this.swb &= ~C1;
+    if (pop) this.pop();
+    return true;
+  }
+
+  /** FRNDINT per the rounding control. */
+  fastFrndint(ip: number, cs: number, opcode: number): boolean {
+    const p = this.top;
+    if ((this.cwb & 0x3f) !== 0x3f || this.swb & ES || (this.tags[p] | this.hasExt[p]) !== 0) return false;
+    const x = this.regs[p];
+    if (x !== x) return false;
+    this.fastCommit(ip, cs, opcode);
+    let sw = this.swb & ~C1;
+    if (x - x === 0 && x !== 0 && x < TWO52 && x > -TWO52) {
+      const rc = (this.cwb >> 10) & 3;
+      let r: number;
+      if (rc === 0) {
+        r = Math.abs(x) + TWO52 - TWO52;
+        if (x < 0) r = -r;
+      } else if (rc === 1) r = Math.floor(x);
+      else if (rc === 2) r = Math.ceil(x);
+      else r = Math.trunc(x);
+      if (r !== x) {
+        sw |= PE;
+        if (Math.abs(r) > Math.abs(x)) sw |= C1;
+        this.regs[p] = r;
+      }
+    }
+    this.swb = sw;
+    return true;
+  }
+
   /** FLDCW with the word `v` read from memory. */
   fastFldcw(v: number): boolean {
     if (this.swb & ES) return false;
