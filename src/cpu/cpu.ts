@@ -480,6 +480,8 @@ export class Cpu extends Mmu implements FpuHost {
     pm.loadSegment(this, seg, sel);
   }
   popDataSegment(seg: number): void {
+    // blocks compile the 32-bit form only; `o32` still holds the last interpreted instruction's size
+    this.o32 = true;
     pm.popSegment(this, seg);
   }
 

@@ -313,3 +313,61 @@ describe('x87 instructions in compiled blocks', () => {
     expect(ref.mem.read32(DATA + 8)).toBe(-1); // FISTP to nearest
   });
 });
+
+/**
+ * MOV DS and POP ES inside a block: the accesses after them use the new segment bases (blocks keep
+ * the bases in locals), and POP ES pops four bytes even when the instruction the interpreter ran
+ * last had an operand-size prefix (the 16-bit MOV DX here, on the iterations before compiling).
+ */
+function segmentProgram(): Uint8Array {
+  const d32 = (v: number) => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
+  return new Asm()
+    .label('loop')
+    .emit(0x8b, 0x05, ...d32(DATA)) // mov eax, [DATA]            (DS base 0)
+    .emit(0x66, 0xba, 0x20, 0x00) // mov dx, 0x20
+    .emit(0x8e, 0xda) // mov ds, dx                               (DS base 0x100)
+    .emit(0x03, 0x05, ...d32(DATA)) // add eax, [DATA]            = [DATA + 0x100]
+    .emit(0x89, 0x05, ...d32(DATA + 4)) // mov [DATA + 4], eax    = [DATA + 0x104]
+    .emit(0x66, 0xba, 0x18, 0x00) // mov dx, 0x18
+    .emit(0x8e, 0xda) // mov ds, dx
+    .emit(0x6a, 0x20) // push 0x20
+    .emit(0x07) // pop es
+    .emit(0x26, 0x01, 0x05, ...d32(DATA + 8)) // add es:[DATA + 8], eax
+    .emit(0x6a, 0x18) // push 0x18
+    .emit(0x07) // pop es
+    .emit(0x01, 0x05, ...d32(DATA)) // add [DATA], eax
+    .emit(0x49) // dec ecx
+    .rel([0x0f, 0x85], 'loop', 4) // jnz loop
+    .emit(0xf4) // hlt
+    .build();
+}
+
+describe('segment loads inside a compiled block', () => {
+  const runSegments = (jitThreshold: number) => {
+    const mem = new PhysMemory({ ramBytes: 1 << 20 });
+    const cpu = new Cpu(mem, new IoBus());
+    cpu.enterFlatProtectedMode(0x800);
+    mem.write32(0x820, 0x0100ffff); // 0x20: data, base 0x100, limit 4 GiB, 32-bit, DPL 0
+    mem.write32(0x824, 0x00cf9300);
+    cpu.gdtLimit = 39;
+    cpu.jitThreshold = jitThreshold;
+    mem.writeBytes(CODE, segmentProgram());
+    for (let i = 0; i < 0x120; i += 4) mem.write32(DATA + i, i * 0x01010101);
+    cpu.eip = CODE;
+    cpu.reg32[ECX] = 1000;
+    cpu.reg32[ESP] = STACK;
+    for (let i = 0; i < 100 && !cpu.halted; i++) cpu.run(100_000);
+    return { cpu, mem };
+  };
+  it('use the new base for the accesses that follow, as the interpreter does', () => {
+    const ref = runSegments(Infinity);
+    const jit = runSegments(2);
+    expect(ref.cpu.halted).toBe(true);
+    expect(jit.cpu.blocks.compiled).toBeGreaterThan(0);
+    expect(Array.from(jit.cpu.reg32)).toEqual(Array.from(ref.cpu.reg32));
+    expect(jit.cpu.getEflags()).toBe(ref.cpu.getEflags());
+    expect(Buffer.from(jit.mem.readBytes(DATA, 0x200)).equals(Buffer.from(ref.mem.readBytes(DATA, 0x200)))).toBe(true);
+    // the writes through DS base 0x100 landed there
+    expect(ref.mem.read32(DATA + 0x104)).not.toBe(0x04040404);
+  });
+});

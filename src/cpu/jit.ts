@@ -1603,6 +1603,9 @@ export function localizeState(src: string): string {
   const regsOut = regs.map((n) => `r[${n}] = $r${n}`).join(', ');
   const flagsOut = FLAG_FIELDS.map(([f, l]) => `cpu.${f} = ${l}`).join(', ');
   const flagsIn = FLAG_FIELDS.map(([f, l]) => `${l} = cpu.${f}`).join(', ');
+  // segment bases: only MOV/POP Sreg change them within a block
+  const bases = [0, 1, 2, 3, 4, 5].filter((k) => s.includes(`sb[${k}]`));
+  s = s.replace(/\bsb\[([0-5])\]/g, '$$b$1');
   let site = 0;
   s = rewriteCalls(s, (name, args) => {
     const access = name === 'x87' ? x87Access(args) : HELPER_ACCESS[name] ?? ANY_STATE;
@@ -1629,11 +1632,12 @@ export function localizeState(src: string): string {
       before.push('$sf = 1');
       after.push(flagsIn, '$sf = 0');
     }
+    if (bases.length && (name === 'loadDataSegment' || name === 'popDataSegment')) after.push(bases.map((k) => `$b${k} = sb[${k}]`).join(', '));
     return `(${before.join(', ')}, ${result} = cpu.${name}(${vals.join(', ')}), ${after.length ? after.join(', ') + ', ' : ''}${result})`;
   });
   const scratch = ['$sr = 0', '$sf = 0', '$ip = cpu.instrStart'];
   for (let i = 0; i < site; i++) scratch.push(`$c${i} = 0`);
-  const decls = [...scratch, ...regs.map((n) => `$r${n} = r[${n}]`)];
+  const decls = [...scratch, ...regs.map((n) => `$r${n} = r[${n}]`), ...bases.map((k) => `$b${k} = sb[${k}]`)];
   if (flags) decls.push(...FLAG_FIELDS.map(([f, l]) => `${l} = cpu.${f}`));
   const store = [
     'cpu.instrStart = $ip;',
