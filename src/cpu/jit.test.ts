@@ -371,3 +371,56 @@ describe('segment loads inside a compiled block', () => {
     expect(ref.mem.read32(DATA + 0x104)).not.toBe(0x04040404);
   });
 });
+
+/**
+ * Rotates, shifts and INC whose flags the next instructions overwrite (their flags are not
+ * computed) next to ones whose CF is read (by ADC, SBB, SETC): compiled and interpreted runs agree.
+ */
+function deadFlagsProgram(): Uint8Array {
+  return new Asm()
+    .label('loop')
+    .emit(0xc1, 0xc8, 0x07) // ror eax, 7          flags dead: MOV, then XOR writes them all
+    .emit(0x89, 0xc2) // mov edx, eax
+    .emit(0x31, 0xda) // xor edx, ebx
+    .emit(0xc1, 0xc3, 0x03) // rol ebx, 3          CF live: ADC reads it
+    .emit(0x11, 0xd8) // adc eax, ebx
+    .emit(0x46) // inc esi                          dead: CMP
+    .emit(0x81, 0xfe, 0xe8, 0x03, 0x00, 0x00) // cmp esi, 1000
+    .emit(0x0f, 0x92, 0xc4) // setb ah
+    .emit(0xd1, 0xea) // shr edx, 1                 CF live: ADC
+    .emit(0x83, 0xd7, 0x00) // adc edi, 0
+    .emit(0x45) // inc ebp                          CF live (kept from the ADD before): SBB after LEA
+    .emit(0x8d, 0x6c, 0x6d, 0x01) // lea ebp, [ebp + ebp*2 + 1]
+    .emit(0x19, 0xc5) // sbb ebp, eax
+    .emit(0xc1, 0xe2, 0x05) // shl edx, 5           dead: BSWAP, then AND
+    .emit(0x0f, 0xca) // bswap edx
+    .emit(0x21, 0xd0) // and eax, edx
+    .emit(0x01, 0xc3) // add ebx, eax
+    .emit(0x49) // dec ecx
+    .rel([0x0f, 0x85], 'loop', 4) // jnz loop
+    .emit(0xf4) // hlt
+    .build();
+}
+
+describe('flags that the next instructions overwrite', () => {
+  const runDeadFlags = (jitThreshold: number) => {
+    const mem = new PhysMemory({ ramBytes: 1 << 20 });
+    const cpu = new Cpu(mem, new IoBus());
+    cpu.enterFlatProtectedMode(0x800);
+    cpu.jitThreshold = jitThreshold;
+    mem.writeBytes(CODE, deadFlagsProgram());
+    cpu.eip = CODE;
+    cpu.reg32.set([0x12345678, 5000, 0, 0x9abcdef0, STACK, 0x1111, 0x2222, 0x3333]);
+    for (let i = 0; i < 100 && !cpu.halted; i++) cpu.run(100_000);
+    return cpu;
+  };
+  it('are skipped without changing any result', () => {
+    const ref = runDeadFlags(Infinity);
+    const jit = runDeadFlags(2);
+    expect(ref.halted).toBe(true);
+    expect(jit.blocks.compiled).toBeGreaterThan(0);
+    expect(Array.from(jit.reg32)).toEqual(Array.from(ref.reg32));
+    expect(jit.getEflags()).toBe(ref.getEflags());
+    expect(jit.icount).toBe(ref.icount);
+  });
+});

@@ -205,6 +205,14 @@ class Emitter {
   shadowIf: string | null = null;
   /** Set by a direct control transfer: Jcc (cond set), JMP/CALL rel (cond null). */
   branch: { cond: string | null; target: number; next: number } | null = null;
+  /**
+   * Instructions this block may still take after the one being compiled, the page's last byte,
+   * and whether the instruction at a code position is compiled already (the block jumps there,
+   * and may leave at that jump).
+   */
+  room = 0;
+  pageLast = 0;
+  compiledAt: (pos: number) => boolean = () => true;
   t(): string {
     return `t${this.tmp++}`;
   }
@@ -233,6 +241,59 @@ class CodeReader {
 }
 
 const REG8_INDEX = [0, 4, 8, 12, 1, 5, 9, 13];
+
+/** Length of a ModRM operand with 32-bit addressing (ModRM, SIB, displacement) at `p`. */
+function modrmLength(u: Uint8Array, p: number): number {
+  const modrm = u[p];
+  const mod = modrm >> 6;
+  const rm = modrm & 7;
+  if (mod === 3) return 1;
+  let n = 1;
+  if (rm === 4) {
+    n++;
+    if (mod === 0 && (u[p + 1] & 7) === 5) n += 4;
+  } else if (mod === 0 && rm === 5) n += 4;
+  return n + (mod === 1 ? 1 : mod === 2 ? 4 : 0);
+}
+
+/**
+ * Whether the arithmetic flags an instruction sets are dead: the instructions after it (at
+ * rd.pos), compiled into this block with nothing in between that reads flags, leaves the block or
+ * can fault, overwrite all six (CF, PF, AF, ZF, SF, OF). Such an instruction need not compute
+ * them. Looks past moves, LEA, NOT, BSWAP and XCHG of registers; stops at anything else.
+ */
+function flagsDeadAfter(e: Emitter, rd: CodeReader): boolean {
+  const u = rd.u8;
+  let p = rd.pos;
+  for (let k = 0; k < 6 && k < e.room && p + 7 <= e.pageLast && !e.compiledAt(p); k++) {
+    const op = u[p];
+    const modrm = u[p + 1];
+    const reg = (modrm >> 3) & 7;
+    const regForm = modrm >= 0xc0;
+    // writers of all six flags that read none and cannot fault
+    if (op < 0x40 && (op & 7) < 6 && (op >> 3) !== 2 && (op >> 3) !== 3) {
+      // ADD OR AND SUB XOR CMP: register forms and accumulator-immediate forms (ADC/SBB read CF)
+      if ((op & 7) >= 4 || regForm) return true;
+      return false;
+    }
+    if ((op === 0x80 || op === 0x81 || op === 0x83) && regForm && reg !== 2 && reg !== 3) return true;
+    if ((op === 0x84 || op === 0x85) && regForm) return true;
+    if (op === 0xa8 || op === 0xa9) return true;
+    if (op === 0xc1 && regForm && (reg === 4 || reg === 5 || reg === 7) && (u[p + 2] & 31) !== 0) return true;
+    if (op === 0xd1 && regForm && (reg === 4 || reg === 5 || reg === 7)) return true;
+    if (op === 0xf7 && regForm && reg === 3) return true; // NEG
+    // neither reading nor writing flags, and no fault: step over
+    if ((op === 0x89 || op === 0x8b || op === 0x88 || op === 0x8a) && regForm) p += 2;
+    else if (op === 0x8d && !regForm) p += 1 + modrmLength(u, p + 1);
+    else if (op >= 0xb8 && op <= 0xbf) p += 5;
+    else if (op >= 0xb0 && op <= 0xb7) p += 2;
+    else if (op >= 0x90 && op <= 0x97) p += 1;
+    else if (op === 0xf7 && regForm && reg === 2) p += 2; // NOT
+    else if (op === 0x0f && modrm >= 0xc8 && modrm <= 0xcf) p += 2; // BSWAP
+    else return false;
+  }
+  return false;
+}
 
 /** Effective address expression for a ModRM memory operand (32-bit addressing). */
 function eaExpr(rd: CodeReader, modrm: number, seg: number): string {
@@ -440,7 +501,11 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
       const reg = op & 7;
       const dec = op >= 0x48;
       const a = e.t(), r = e.t();
-      e.emit(`const ${a} = r[${reg}], ${r} = (${a} ${dec ? '-' : '+'} 1) | 0; r[${reg}] = ${r}; cpu.setFlagsIncDec(${a}, ${r}, ${SIGN}, ${dec});`);
+      // CF is kept (read, then written back) unless the instructions after overwrite every flag
+      const flags = flagsDeadAfter(e, rd)
+        ? `cpu.${dec ? 'setFlagsSub' : 'setFlagsAdd'}(${a}, 1, ${r}, ${SIGN})`
+        : `cpu.setFlagsIncDec(${a}, ${r}, ${SIGN}, ${dec})`;
+      e.emit(`const ${a} = r[${reg}], ${r} = (${a} ${dec ? '-' : '+'} 1) | 0; r[${reg}] = ${r}; ${flags};`);
       e.flags = { kind: 'add', a, b: '1', r };
       return 'continue';
     }
@@ -720,7 +785,7 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
       if (modrm >= 0xc0 && bits === 32 && op !== 0xd3 && sop !== 2 && sop !== 3) {
         // by a constant: inline (RCL/RCR, rare, go through cpu.shift)
         const count = op === 0xc1 ? rd.u8n() & 31 : 1;
-        if (count !== 0) emitShiftConst32(e, sop, `r[${modrm & 7}]`, count);
+        if (count !== 0) emitShiftConst32(e, sop, `r[${modrm & 7}]`, count, flagsDeadAfter(e, rd));
         return 'continue';
       }
       if (modrm >= 0xc0) {
@@ -1102,10 +1167,20 @@ function compileOperandSize16(e: Emitter, rd: CodeReader, op: number, seg: numbe
   }
 }
 
-/** Shift or rotate of a 32-bit register by a constant 1..31 (not RCL/RCR), flags as cpu.shift sets them. */
-function emitShiftConst32(e: Emitter, sop: number, m: string, c: number): void {
+/**
+ * Shift or rotate of a 32-bit register by a constant 1..31 (not RCL/RCR), flags as cpu.shift sets
+ * them, or none when the instructions after overwrite them all (`flagsDead`).
+ */
+function emitShiftConst32(e: Emitter, sop: number, m: string, c: number, flagsDead: boolean): void {
   const v = e.t(), r = e.t();
   e.emit(`const ${v} = ${m};`);
+  if (flagsDead) {
+    const value = [`(${v} << ${c}) | (${v} >>> ${32 - c})`, `(${v} >>> ${c}) | (${v} << ${32 - c})`, '', '',
+      `${v} << ${c}`, `${v} >>> ${c}`, `${v} << ${c}`, `${v} >> ${c}`][sop];
+    e.emit(`${m} = ${value};`);
+    e.flags = null;
+    return;
+  }
   switch (sop) {
     case 0: // ROL
       e.emit(`const ${r} = (${v} << ${c}) | (${v} >>> ${32 - c}); ${m} = ${r}; cpu.setCarryOverflow(${r} & 1, (${r} >>> 31) ^ (${r} & 1));`);
@@ -1715,6 +1790,9 @@ function compilePass(
       const mark = e.lines.length;
       const flagsBefore = e.flags;
       e.branch = null;
+      e.room = MAX_BLOCK_INSTRUCTIONS - count - 1;
+      e.pageLast = pageLast;
+      e.compiledAt = (pos) => compiled.has((thisEip + (pos - start)) | 0);
       const result = compileInstruction(e, rd, thisEip, () => (thisEip + (rd.pos - start)) | 0);
       // An instruction that crosses into the next page is left to the interpreter: the decoder read
       // its tail from the next physical page, which need not be the next linear one.
