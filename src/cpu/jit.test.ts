@@ -396,6 +396,12 @@ function deadFlagsProgram(): Uint8Array {
     .emit(0x0f, 0xca) // bswap edx
     .emit(0x21, 0xd0) // and eax, edx
     .emit(0x01, 0xc3) // add ebx, eax
+    .emit(0xc1, 0xc8, 0x09) // ror eax, 9           CF, OF dead: ROL writes them
+    .emit(0xc1, 0xc2, 0x02) // rol edx, 2           CF live: ADC
+    .emit(0x11, 0xd6) // adc esi, edx
+    .emit(0xc1, 0xe2, 0x05) // shl edx, 5           ZF live: ROL writes only CF and OF, SETZ reads ZF
+    .emit(0xd1, 0xc0) // rol eax, 1
+    .emit(0x0f, 0x94, 0xc3) // setz bl
     .emit(0x49) // dec ecx
     .rel([0x0f, 0x85], 'loop', 4) // jnz loop
     .emit(0xf4) // hlt

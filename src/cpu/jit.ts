@@ -257,12 +257,12 @@ function modrmLength(u: Uint8Array, p: number): number {
 }
 
 /**
- * Whether the arithmetic flags an instruction sets are dead: the instructions after it (at
- * rd.pos), compiled into this block with nothing in between that reads flags, leaves the block or
- * can fault, overwrite all six (CF, PF, AF, ZF, SF, OF). Such an instruction need not compute
- * them. Looks past moves, LEA, NOT, BSWAP and XCHG of registers; stops at anything else.
+ * Whether the arithmetic flags in `mask` that an instruction sets are dead: the instructions after
+ * it (at rd.pos), compiled into this block with nothing in between that reads flags, leaves the
+ * block or can fault, overwrite them. The instruction then need not compute them. Looks past
+ * moves, LEA, NOT, BSWAP and XCHG of registers; stops at anything else.
  */
-function flagsDeadAfter(e: Emitter, rd: CodeReader): boolean {
+function flagsDeadAfter(e: Emitter, rd: CodeReader, mask = FLAGS_ARITH): boolean {
   const u = rd.u8;
   let p = rd.pos;
   for (let k = 0; k < 6 && k < e.room && p + 7 <= e.pageLast && !e.compiledAt(p); k++) {
@@ -273,14 +273,16 @@ function flagsDeadAfter(e: Emitter, rd: CodeReader): boolean {
     // writers of all six flags that read none and cannot fault
     if (op < 0x40 && (op & 7) < 6 && (op >> 3) !== 2 && (op >> 3) !== 3) {
       // ADD OR AND SUB XOR CMP: register forms and accumulator-immediate forms (ADC/SBB read CF)
-      if ((op & 7) >= 4 || regForm) return true;
-      return false;
+      return (op & 7) >= 4 || regForm;
     }
     if ((op === 0x80 || op === 0x81 || op === 0x83) && regForm && reg !== 2 && reg !== 3) return true;
     if ((op === 0x84 || op === 0x85) && regForm) return true;
     if (op === 0xa8 || op === 0xa9) return true;
-    if (op === 0xc1 && regForm && (reg === 4 || reg === 5 || reg === 7) && (u[p + 2] & 31) !== 0) return true;
-    if (op === 0xd1 && regForm && (reg === 4 || reg === 5 || reg === 7)) return true;
+    if ((op === 0xc1 || op === 0xd1) && regForm && (op === 0xd1 || (u[p + 2] & 31) !== 0)) {
+      if (reg === 4 || reg === 5 || reg === 7) return true; // SHL SHR SAR
+      if (reg < 2) return (mask & ~(FLAG_CF | FLAG_OF)) === 0; // ROL ROR: CF and OF only
+      return false;
+    }
     if (op === 0xf7 && regForm && reg === 3) return true; // NEG
     // neither reading nor writing flags, and no fault: step over
     if ((op === 0x89 || op === 0x8b || op === 0x88 || op === 0x8a) && regForm) p += 2;
@@ -502,7 +504,7 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
       const dec = op >= 0x48;
       const a = e.t(), r = e.t();
       // CF is kept (read, then written back) unless the instructions after overwrite every flag
-      const flags = flagsDeadAfter(e, rd)
+      const flags = flagsDeadAfter(e, rd, FLAG_CF)
         ? `cpu.${dec ? 'setFlagsSub' : 'setFlagsAdd'}(${a}, 1, ${r}, ${SIGN})`
         : `cpu.setFlagsIncDec(${a}, ${r}, ${SIGN}, ${dec})`;
       e.emit(`const ${a} = r[${reg}], ${r} = (${a} ${dec ? '-' : '+'} 1) | 0; r[${reg}] = ${r}; ${flags};`);
@@ -785,7 +787,7 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
       if (modrm >= 0xc0 && bits === 32 && op !== 0xd3 && sop !== 2 && sop !== 3) {
         // by a constant: inline (RCL/RCR, rare, go through cpu.shift)
         const count = op === 0xc1 ? rd.u8n() & 31 : 1;
-        if (count !== 0) emitShiftConst32(e, sop, `r[${modrm & 7}]`, count, flagsDeadAfter(e, rd));
+        if (count !== 0) emitShiftConst32(e, sop, `r[${modrm & 7}]`, count, flagsDeadAfter(e, rd, sop < 2 ? FLAG_CF | FLAG_OF : FLAGS_ARITH));
         return 'continue';
       }
       if (modrm >= 0xc0) {
