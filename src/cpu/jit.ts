@@ -982,7 +982,8 @@ function compileInstruction(e: Emitter, rd: CodeReader, eip: number, nextEip: ()
  * The FPU's fast path for the common x87 instructions (see "Fast paths for compiled blocks" in
  * fpu.ts), given the general call to run when it declines: arithmetic with a register or a
  * m32fp/m64fp operand, FLD/FST(P)/FXCH of registers, FLD m32fp/m64fp, FST(P) m64fp, FILD and
- * FIST(P) m32int, FLD1, FLDZ, FRNDINT, FLDCW, and FCOMI/FUCOMI(P), whose ZF/PF/CF are set here. Null for the rest.
+ * FIST(P) m32int, FLD1, FLDZ, FRNDINT, FLDCW, and FCOMI/FUCOMI(P), whose ZF/PF/CF are set here.
+ * Null for the rest.
  */
 function x87FastPath(e: Emitter, op: number, modrm: number, eip: number, ea: string, seg: number): ((general: string) => string) | null {
   const esc = op - 0xd8;
