@@ -236,9 +236,17 @@ export class PcMachine {
     return this.haltReason;
   }
 
-  /** Type into the serial console (COM1). */
+  /**
+   * Type into the serial console (COM1). An idle machine waiting for its next timer event wakes
+   * at once, so the guest sees the input now rather than at the end of that sleep (up to 50 ms).
+   */
   sendSerial(data: string | Uint8Array): void {
     this.com1.receive(data);
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.schedule(0);
+    }
   }
 
   /** Start the run loop: slices of a few ms, yielding to the host between them. */
