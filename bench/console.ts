@@ -5,9 +5,9 @@
  * marker arrives. The timestamp is taken synchronously as the output comes in, so the figure does
  * not depend on when the host's event loop gets round to a promise.
  */
-import { SHELL_PROMPT } from '../src/machine/console-session';
+import { CursorQueryAnswerer, SHELL_PROMPT } from '../src/machine/console-session';
 
-/** Escape sequences (the guest line editor's cursor-position query) are ignored when matching. */
+/** Escape sequences are ignored when matching. */
 const ESCAPE = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 /** A kernel message on the console ("[  249.404437] random: crng init done"), not command output. */
@@ -54,7 +54,12 @@ export class TimedConsole {
   constructor(
     private readonly send: (text: string) => void,
     private readonly eol: string = '\r',
-  ) {}
+  ) {
+    this.queries = new CursorQueryAnswerer(send);
+  }
+
+  /** Answers the guest line editor's cursor-position queries, as the terminal of a user would. */
+  private readonly queries: CursorQueryAnswerer;
 
   get position(): number {
     return this.base + this.text.length;
@@ -62,7 +67,7 @@ export class TimedConsole {
 
   feed(chunk: string): void {
     if (!chunk) return;
-    this.text += chunk;
+    this.text += this.queries.take(chunk);
     if (this.text.length > KEEP) {
       const cut = this.text.length - KEEP / 2;
       this.text = this.text.slice(cut);

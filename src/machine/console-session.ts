@@ -7,8 +7,60 @@
 /** The prompt `/etc/profile` sets in the guest: `root@pc-machine:~# `. */
 export const SHELL_PROMPT = /[\w-]+@[\w-]+:[^\r\n]*[#$] $/;
 
-/** Terminal queries the guest's line editor sends (cursor position report request). */
-const TERMINAL_QUERY = /\x1b\[6n/g;
+const CURSOR_QUERY = '\x1b[6n';
+
+/**
+ * Answers the cursor-position queries (`ESC[6n`, DSR 6) in a stream of console output the way a
+ * terminal does, with `ESC[row;colR`. Busybox's line editor asks after every prompt; when no
+ * answer has come by the time Enter is read, it sleeps 20 ms before running the command (to
+ * keep a late answer from being echoed), which an unanswered console pays on every command.
+ * Only the column matters to it; the row is reported as 1.
+ */
+export class CursorQueryAnswerer {
+  /** A trailing part of a query split across chunks. */
+  private carry = '';
+  private column = 0;
+  private escape = false;
+
+  constructor(private readonly reply: (text: string) => void) {}
+
+  /** `chunk` without the queries, answering each one. */
+  take(chunk: string): string {
+    let text = this.carry + chunk;
+    this.carry = '';
+    for (let k = Math.min(CURSOR_QUERY.length - 1, text.length); k > 0; k--) {
+      if (CURSOR_QUERY.startsWith(text.slice(-k))) {
+        this.carry = text.slice(-k);
+        text = text.slice(0, -k);
+        break;
+      }
+    }
+    let out = '';
+    for (;;) {
+      const at = text.indexOf(CURSOR_QUERY);
+      const part = at < 0 ? text : text.slice(0, at);
+      this.track(part);
+      out += part;
+      if (at < 0) return out;
+      this.reply(`\x1b[1;${this.column + 1}R`);
+      text = text.slice(at + CURSOR_QUERY.length);
+    }
+  }
+
+  /** Follows the cursor's column: printable characters advance it, CR/LF reset it. */
+  private track(s: string): void {
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (this.escape) {
+        // ESC [ parameters... final byte (0x40..0x7e); other escapes end at their next character
+        if (c >= 0x40 && c <= 0x7e && !(c === 0x5b && s.charCodeAt(i - 1) === 0x1b)) this.escape = false;
+      } else if (c === 0x1b) this.escape = true;
+      else if (c === 0x0a || c === 0x0d) this.column = 0;
+      else if (c === 0x08) this.column = Math.max(0, this.column - 1);
+      else if (c >= 0x20) this.column++;
+    }
+  }
+}
 
 export interface ExecResult {
   output: string;
@@ -29,18 +81,21 @@ export class ConsoleTimeoutError extends Error {}
 const MAX_TEXT = 1 << 20;
 
 export class ConsoleSession {
-  /** Console output so far (terminal queries removed), trimmed to the last MiB. */
+  /** Console output so far (cursor-position queries answered and removed), trimmed to the last MiB. */
   text = '';
   /** Offset of `text[0]` in the whole output stream. */
   private base = 0;
   private readonly decoder = new TextDecoder();
+  private readonly queries: CursorQueryAnswerer;
   private waiters: Waiter[] = [];
   private failure: Error | null = null;
   private nonce = 0;
   /** Serialises exec() calls. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly send: (text: string) => void) {}
+  constructor(readonly send: (text: string) => void) {
+    this.queries = new CursorQueryAnswerer(send);
+  }
 
   /** Absolute position of the end of the output so far. */
   get position(): number {
@@ -50,7 +105,7 @@ export class ConsoleSession {
   /** Feed guest output. */
   feed(data: Uint8Array | string): void {
     const chunk = typeof data === 'string' ? data : this.decoder.decode(data, { stream: true });
-    this.text += chunk.replace(TERMINAL_QUERY, '');
+    this.text += this.queries.take(chunk);
     if (this.text.length > MAX_TEXT) {
       const cut = this.text.length - MAX_TEXT / 2;
       this.text = this.text.slice(cut);
