@@ -95,6 +95,23 @@ describe('MachineHost', () => {
     expect(machine().typed).toEqual([108, 115, 13]);
   });
 
+  it("answers the guest's cursor-position query itself and does not pass it to the page", async () => {
+    const { sent, boot, machine } = setup();
+    boot();
+    machine().onSerial!(new TextEncoder().encode('root@pc-machine:~# \x1b['));
+    machine().onSerial!(new TextEncoder().encode('6n'));
+    await Promise.resolve();
+    const serial = sent.filter((m) => m.type === 'serial') as Extract<FromWorker, { type: 'serial' }>[];
+    expect(serial.map((m) => new TextDecoder().decode(m.data)).join('')).toBe('root@pc-machine:~# ');
+    // answered at once, before anything the page types next
+    expect(new TextDecoder().decode(new Uint8Array(machine().typed))).toBe('\x1b[1;20R');
+    // other bytes pass unchanged, including non-ASCII ones
+    machine().onSerial!(new Uint8Array([0xc3, 0xa9, 0x1b, 0x5b, 0x4b]));
+    await Promise.resolve();
+    const last = sent.filter((m) => m.type === 'serial').pop() as Extract<FromWorker, { type: 'serial' }>;
+    expect([...new Uint8Array(last.data)]).toEqual([0xc3, 0xa9, 0x1b, 0x5b, 0x4b]);
+  });
+
   it('reports a bad boot image as a fatal image error', () => {
     const { sent, boot } = setup(() => {
       const e = new Error('not a bzImage: no HdrS signature');

@@ -4,6 +4,7 @@
  * worker's global error handlers, so a guest can never throw into the page.
  */
 
+import { CursorQueryAnswerer } from '../../src/machine/console-session';
 import type { HaltReason, MachineConfig, MachineStats } from '../../src/machine/types';
 import type { ErrorKind, FromWorker, ToWorker } from './protocol';
 
@@ -65,6 +66,12 @@ export class MachineHost {
   private running = false;
   private halted = false;
   private serialChunks: Uint8Array[] = [];
+  /**
+   * Answers the guest's cursor-position queries here, next to the machine, so the answer is typed
+   * before anything the page types after the prompt (an answer from the page's terminal could
+   * arrive after a command line and be read by the command); the queries are not passed on.
+   */
+  private queries = this.newQueries();
   private serialFlushQueued = false;
   private fbInFlight = false;
   private fbMode: { width: number; height: number } | null = null;
@@ -153,9 +160,10 @@ export class MachineHost {
       return;
     }
     this.machine = m;
-    m.onSerial = (bytes) => this.queueSerial(bytes);
+    m.onSerial = (bytes) => this.queueSerial(this.answerQueries(bytes));
     m.onHalt = (reason) => this.onHalt(reason);
     m.onReset = (cause) => {
+      this.queries = this.newQueries();
       if (this.inHostReset) return;
       this.fbMode = null; // a new boot may set a new mode: resend everything
       this.post({ type: 'reset', cause: cause === 'host' ? 'guest-reboot' : cause });
@@ -224,6 +232,21 @@ export class MachineHost {
     this.statsTimer = null;
     this.guard(() => this.pumpFramebuffer());
     this.post({ type: 'halt', reason });
+  }
+
+  private newQueries(): CursorQueryAnswerer {
+    return new CursorQueryAnswerer((reply) => this.machine?.sendSerial(reply));
+  }
+
+  /** The output without cursor-position queries, each answered (bytes kept as they are otherwise). */
+  private answerQueries(bytes: Uint8Array): Uint8Array {
+    let text = '';
+    for (let i = 0; i < bytes.length; i++) text += String.fromCharCode(bytes[i]);
+    const kept = this.queries.take(text);
+    if (kept === text) return bytes;
+    const out = new Uint8Array(kept.length);
+    for (let i = 0; i < kept.length; i++) out[i] = kept.charCodeAt(i);
+    return out;
   }
 
   private queueSerial(bytes: Uint8Array): void {
