@@ -1,8 +1,8 @@
 /**
  * Turns the guest's serial output into plain text for matching (`waitFor`, `exec`, the ready
- * prompt): terminal escape sequences are dropped, including the `ESC[6n` cursor-position queries
- * that busybox's line editor sends after every prompt. Sequences split across chunks are handled:
- * the filter keeps its state between calls.
+ * prompt): terminal escape sequences are dropped (busybox's cursor-position queries never get
+ * here: the worker answers and removes them). Sequences split across chunks are handled: the
+ * filter keeps its state between calls.
  */
 
 const ESC = 0x1b;
