@@ -253,11 +253,11 @@ export class Fpu {
   // Fast paths for compiled blocks
   //
   // The block compiler calls these for the common x87 instructions instead of execute(). Each
-  // handles the usual case — every exception masked, rounding to nearest, precision control double
-  // or extended, operands in use and held exactly by doubles, results normal — exactly as the
-  // general path would, and returns false (or -1) without changing anything otherwise; the block
-  // then runs the instruction through execute(). `ip`/`cs` are the instruction's address (FIP/FCS),
-  // `opcode` its 11-bit FOP.
+  // handles the usual case — every exception masked, operands in use and held exactly by doubles,
+  // results normal, and for arithmetic rounding to nearest with precision control double or
+  // extended — exactly as the general path would, and returns false (or -1) without changing
+  // anything otherwise; the block then runs the instruction through execute(). `ip`/`cs` are the
+  // instruction's address (FIP/FCS), `opcode` its 11-bit FOP.
 
   /** Whether the control and status words let the fast paths skip the exception rules. */
   private fastWords(): boolean {
