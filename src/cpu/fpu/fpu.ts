@@ -136,9 +136,12 @@ export class Fpu {
    * FNSTENV/FNSAVE; control instructions (FNINIT, FNCLEX, FLDCW, FNSTCW, FNSTSW, FNSTENV, FLDENV,
    * FNSAVE, FRSTOR) and register forms (for FDP/FDS) leave the recorded values alone.
    */
-  fip = 0;
+  // The address fields start as -0 so that V8 stores them as doubles from the start: a linear
+  // address beyond the small-integer range would otherwise change the field's representation the
+  // first time one is stored, which deoptimizes every optimized function using an Fpu.
+  fip = -0;
   fcs = 0;
-  fdp = 0;
+  fdp = -0;
   fds = 0;
   /**
    * Opcode of the instruction about to execute (11 bits: low 3 bits of the escape byte, then ModRM).
@@ -156,9 +159,9 @@ export class Fpu {
   private swb = 0; // status word without TOP
   private cwb = 0x037f;
   // The pointers as recorded by the last non-control instruction (what FNSTENV/FNSAVE store).
-  private cIp = 0;
+  private cIp = -0;
   private cCs = 0;
-  private cDp = 0;
+  private cDp = -0;
   private cDs = 0;
   private cOp = 0;
 
