@@ -535,7 +535,7 @@ export class Fpu {
     this.fds = this.cDs = ds;
     this.swb &= ~C1;
     this.top = p;
-    this.setBits(p, hi >>> 0, lo >>> 0);
+    this.setBits(p, hi, lo); // rb is a Uint32Array: int32 halves store as they are
     return true;
   }
 
