@@ -48,4 +48,17 @@ describe('ConsoleSession', () => {
     await expect(run).resolves.toEqual({ output: '', status: 0 });
     expect(sent[2]).toBe('\x1b[1;20R');
   });
+
+  it('sees the prompt when kernel messages come after it, and not when other output does', async () => {
+    const session = new ConsoleSession(() => {});
+    session.feed('root@pc-machine:~# ls\r\nbin  etc\r\n');
+    let seen = false;
+    const wait = session.waitForPrompt({ timeout: 1000 }).then(() => (seen = true));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(seen).toBe(false);
+    session.feed('root@pc-machine:~# [    1.145828] clocksource: tsc: mask: 0xffffffffffffffff\r\n');
+    session.feed('[    1.145981] clocksource: Switched to clocksource tsc\r\n');
+    await wait;
+    expect(seen).toBe(true);
+  });
 });

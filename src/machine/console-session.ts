@@ -7,6 +7,13 @@
 /** The prompt `/etc/profile` sets in the guest: `root@pc-machine:~# `. */
 export const SHELL_PROMPT = /[\w-]+@[\w-]+:[^\r\n]*[#$] $/;
 
+/**
+ * The prompt as the last thing on the console, or followed only by kernel messages: the kernel
+ * logs to the same serial port, and a late message (`[    1.145981] clocksource: Switched to
+ * clocksource tsc`) can come right after the first prompt.
+ */
+const PROMPT_AT_END = /[\w-]+@[\w-]+:[^\r\n]*[#$] (?:\[\s*\d+\.\d+\] [^\n]*\n)*$/;
+
 const CURSOR_QUERY = '\x1b[6n';
 
 /**
@@ -156,9 +163,9 @@ export class ConsoleSession {
     });
   }
 
-  /** Wait until the shell prompt is the last thing on the console. */
+  /** Wait until the shell prompt is the last thing on the console (kernel messages aside). */
   waitForPrompt(options: { timeout?: number; from?: number } = {}): Promise<RegExpExecArray> {
-    return this.waitFor(SHELL_PROMPT, { from: 0, ...options });
+    return this.waitFor(PROMPT_AT_END, { from: 0, ...options });
   }
 
   /**
@@ -179,7 +186,7 @@ export class ConsoleSession {
         from,
         timeout: options.timeout ?? 120_000,
       });
-      await this.waitFor(SHELL_PROMPT, { from: this.position - 200, timeout: 10_000 }).catch(() => undefined);
+      await this.waitFor(PROMPT_AT_END, { from: this.position - 200, timeout: 10_000 }).catch(() => undefined);
       return { output: m[1].replace(/\r\n/g, '\n'), status: Number(m[2]) };
     };
     const p = this.queue.then(run, run);
