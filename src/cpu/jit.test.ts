@@ -85,18 +85,29 @@ function program(): Uint8Array {
   return a.build();
 }
 
-function run(jitThreshold: number): { cpu: Cpu; mem: PhysMemory } {
+/** A CPU in flat 32-bit protected mode over 1 MiB of RAM, about to run `code` at CODE, ESP = STACK. */
+function flatCpu(jitThreshold: number, code: Uint8Array): { cpu: Cpu; mem: PhysMemory } {
   const mem = new PhysMemory({ ramBytes: 1 << 20 });
   const cpu = new Cpu(mem, new IoBus());
   cpu.enterFlatProtectedMode(0x800);
   cpu.jitThreshold = jitThreshold;
-  mem.writeBytes(CODE, program());
+  mem.writeBytes(CODE, code);
   cpu.eip = CODE;
+  cpu.reg32[ESP] = STACK;
+  return { cpu, mem };
+}
+
+/** Runs until HLT (at most 10 M instructions). */
+function runToHalt(cpu: Cpu): void {
+  for (let i = 0; i < 100 && !cpu.halted; i++) cpu.run(100_000);
+}
+
+function run(jitThreshold: number): { cpu: Cpu; mem: PhysMemory } {
+  const { cpu, mem } = flatCpu(jitThreshold, program());
   cpu.reg32[ECX] = 5000;
   cpu.reg32[ESI] = 0x12345678;
   cpu.reg32[EDI] = DATA;
-  cpu.reg32[ESP] = STACK;
-  for (let i = 0; i < 100 && !cpu.halted; i++) cpu.run(100_000);
+  runToHalt(cpu);
   return { cpu, mem };
 }
 
@@ -127,19 +138,13 @@ describe('compiled blocks on a whole program', () => {
 function runToFault(
   jitThreshold: number, code: Uint8Array, init: Record<number, number>,
 ): { regs: number[]; eflags: number; eip: number; compiled: number } {
-  const mem = new PhysMemory({ ramBytes: 1 << 20 });
-  const cpu = new Cpu(mem, new IoBus());
-  cpu.enterFlatProtectedMode(0x800);
-  cpu.jitThreshold = jitThreshold;
+  const { cpu, mem } = flatCpu(jitThreshold, code);
   const PD = 0x2000, PT = 0x3000, HOLE = 0x9000;
   mem.write32(PD, PT | 3);
   for (let i = 0; i < 256; i++) mem.write32(PT + i * 4, i === HOLE >>> 12 ? 0 : (i << 12) | 3);
   cpu.cr3 = PD;
   cpu.cr0 |= 1 << 31;
   cpu.flushTlb();
-  mem.writeBytes(CODE, code);
-  cpu.eip = CODE;
-  cpu.reg32[ESP] = STACK;
   for (const [reg, v] of Object.entries(init)) cpu.reg32[Number(reg)] = v;
   class Faulted extends Error {}
   let state: { regs: number[]; eflags: number; eip: number } | null = null;
@@ -255,11 +260,7 @@ function x87Program(): Uint8Array {
 }
 
 function runX87(jitThreshold: number): { cpu: Cpu; mem: PhysMemory; fast: number } {
-  const mem = new PhysMemory({ ramBytes: 1 << 20 });
-  const cpu = new Cpu(mem, new IoBus());
-  cpu.enterFlatProtectedMode(0x800);
-  cpu.jitThreshold = jitThreshold;
-  mem.writeBytes(CODE, x87Program());
+  const { cpu, mem } = flatCpu(jitThreshold, x87Program());
   const consts = new DataView(new ArrayBuffer(28));
   consts.setFloat64(0, 1.1, true);
   consts.setFloat64(8, 0.7071, true);
@@ -277,12 +278,10 @@ function runX87(jitThreshold: number): { cpu: Cpu; mem: PhysMemory; fast: number
       return f.apply(cpu.fpu, a);
     };
   }
-  cpu.eip = CODE;
   cpu.reg32[ECX] = 3000;
   cpu.reg32[EBX] = CONSTS;
   cpu.reg32[EDI] = DATA;
-  cpu.reg32[ESP] = STACK;
-  for (let i = 0; i < 100 && !cpu.halted; i++) cpu.run(100_000);
+  runToHalt(cpu);
   return { cpu, mem, fast };
 }
 
@@ -344,19 +343,13 @@ function segmentProgram(): Uint8Array {
 
 describe('segment loads inside a compiled block', () => {
   const runSegments = (jitThreshold: number) => {
-    const mem = new PhysMemory({ ramBytes: 1 << 20 });
-    const cpu = new Cpu(mem, new IoBus());
-    cpu.enterFlatProtectedMode(0x800);
+    const { cpu, mem } = flatCpu(jitThreshold, segmentProgram());
     mem.write32(0x820, 0x0100ffff); // 0x20: data, base 0x100, limit 4 GiB, 32-bit, DPL 0
     mem.write32(0x824, 0x00cf9300);
     cpu.gdtLimit = 39;
-    cpu.jitThreshold = jitThreshold;
-    mem.writeBytes(CODE, segmentProgram());
     for (let i = 0; i < 0x120; i += 4) mem.write32(DATA + i, i * 0x01010101);
-    cpu.eip = CODE;
     cpu.reg32[ECX] = 1000;
-    cpu.reg32[ESP] = STACK;
-    for (let i = 0; i < 100 && !cpu.halted; i++) cpu.run(100_000);
+    runToHalt(cpu);
     return { cpu, mem };
   };
   it('use the new base for the accesses that follow, as the interpreter does', () => {
@@ -410,14 +403,9 @@ function deadFlagsProgram(): Uint8Array {
 
 describe('flags that the next instructions overwrite', () => {
   const runDeadFlags = (jitThreshold: number) => {
-    const mem = new PhysMemory({ ramBytes: 1 << 20 });
-    const cpu = new Cpu(mem, new IoBus());
-    cpu.enterFlatProtectedMode(0x800);
-    cpu.jitThreshold = jitThreshold;
-    mem.writeBytes(CODE, deadFlagsProgram());
-    cpu.eip = CODE;
+    const { cpu } = flatCpu(jitThreshold, deadFlagsProgram());
     cpu.reg32.set([0x12345678, 5000, 0, 0x9abcdef0, STACK, 0x1111, 0x2222, 0x3333]);
-    for (let i = 0; i < 100 && !cpu.halted; i++) cpu.run(100_000);
+    runToHalt(cpu);
     return cpu;
   };
   it('are skipped without changing any result', () => {

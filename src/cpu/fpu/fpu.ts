@@ -360,11 +360,11 @@ export class Fpu {
   }
 
   /**
-   * D8/DC memory forms of FADD, FMUL, FSUB(R), FDIV(R): ST(0) = ST(0) op the operand read from
-   * `linear`, the double `hi:lo` or (`single`) the float `lo`.
+   * D8/DC memory forms of FADD, FMUL, FSUB(R), FDIV(R) (`reg` 0, 1, 4–7; not FCOM): ST(0) =
+   * ST(0) op the operand read from `linear`, the double `hi:lo` or (`single`) the float `lo`.
    */
   fastArithMem(single: boolean, reg: number, lo: number, hi: number, linear: number, ds: number, ip: number, cs: number, opcode: number): boolean {
-    if (!this.fastWords() || reg === 2 || reg === 3) return false;
+    if (!this.fastWords()) return false;
     const top = this.top;
     if ((this.tags[top] | this.hasExt[top]) !== 0) return false;
     let y: number;
@@ -441,14 +441,7 @@ export class Fpu {
     this.fastCommit(ip, cs, opcode);
     let sw = this.swb & ~C1;
     if (x - x === 0 && x !== 0 && x < TWO52 && x > -TWO52) {
-      const rc = (this.cwb >> 10) & 3;
-      let r: number;
-      if (rc === 0) {
-        r = Math.abs(x) + TWO52 - TWO52;
-        if (x < 0) r = -r;
-      } else if (rc === 1) r = Math.floor(x);
-      else if (rc === 2) r = Math.ceil(x);
-      else r = Math.trunc(x);
+      const r = roundToInteger(x, this.rc());
       if (r !== x) {
         sw |= PE;
         if (Math.abs(r) > Math.abs(x)) sw |= C1;
@@ -472,15 +465,7 @@ export class Fpu {
     const p = this.top;
     if ((this.cwb & 0x3f) !== 0x3f || this.swb & ES || (this.tags[p] | this.hasExt[p]) !== 0) return false;
     const v = this.regs[p];
-    const rc = (this.cwb >> 10) & 3;
-    let r: number;
-    if (rc === 0) {
-      const a = Math.abs(v);
-      r = a >= TWO52 ? a : a + TWO52 - TWO52;
-      if (v < 0) r = -r;
-    } else if (rc === 1) r = Math.floor(v);
-    else if (rc === 2) r = Math.ceil(v);
-    else r = Math.trunc(v);
+    const r = roundToInteger(v, this.rc());
     if (!(r >= -2147483648 && r < 2147483648)) return false; // also NaN and infinities
     this.host.write32(linear, r | 0);
     this.fastCommit(ip, cs, opcode);
@@ -499,10 +484,10 @@ export class Fpu {
   /** FLD ST(i). */
   fastFldReg(i: number, ip: number, cs: number, opcode: number): boolean {
     const sti = (this.top + i) & 7;
-    if (this.swb & ES || this.tags[(this.top - 1) & 7] !== EMPTY || this.tags[sti] === EMPTY) return false;
+    const p = (this.top - 1) & 7;
+    if (this.swb & ES || this.tags[p] !== EMPTY || this.tags[sti] === EMPTY) return false;
     this.fastCommit(ip, cs, opcode);
     this.swb &= ~C1;
-    const p = (this.top - 1) & 7;
     this.top = p;
     this.copyReg(p, sti);
     return true;
@@ -2046,14 +2031,7 @@ export class Fpu {
     if (this.hasExt[p]) return this.extToInteger(this.ext[3 * p], this.ext[3 * p + 1], this.ext[3 * p + 2], rc);
     const v = this.regs[p];
     if (v - v !== 0) return false;
-    let r: number;
-    if (rc === 0) {
-      const a = Math.abs(v);
-      r = a >= TWO52 ? a : a + TWO52 - TWO52;
-      if (v < 0 || 1 / v < 0) r = -r;
-    } else if (rc === 1) r = Math.floor(v);
-    else if (rc === 2) r = Math.ceil(v);
-    else r = Math.trunc(v);
+    const r = roundToInteger(v, rc);
     const m = Math.abs(r);
     if (m >= 18446744073709551616) return false;
     this.iNeg = r < 0 || (r === 0 && 1 / r < 0);
@@ -2814,6 +2792,19 @@ export class Fpu {
 
 /** FCMOVcc condition numbers (Jcc encoding) for DA /0../3: B, E, BE, U; DB adds 1 (NB, NE, NBE, NU). */
 const FCMOV_CC = [2, 4, 6, 10];
+
+/**
+ * `v` (finite) rounded to an integer per rounding control `rc` (0 nearest even, 1 down, 2 up,
+ * 3 toward zero), as a double with the sign of `v` kept for a zero result.
+ */
+function roundToInteger(v: number, rc: number): number {
+  if (rc === 0) {
+    const a = Math.abs(v);
+    const r = a >= TWO52 ? a : a + TWO52 - TWO52;
+    return v < 0 || 1 / v < 0 ? -r : r;
+  }
+  return rc === 1 ? Math.floor(v) : rc === 2 ? Math.ceil(v) : Math.trunc(v);
+}
 
 function isNaNBits(hi: number, lo: number): boolean {
   return (hi & 0x7ff00000) === 0x7ff00000 && ((hi & 0xfffff) | lo) !== 0;
